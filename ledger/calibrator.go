@@ -1,0 +1,676 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Decision is what the calibrator made of a request.
+type Decision uint8
+
+// Decisions. A request is Waiting until it is admitted, rejected or withdrawn.
+const (
+	Waiting Decision = iota
+	Admitted
+	Rejected  // conflict=reject met a held key, or a Commit's new keys conflicted
+	Withdrawn // a Cancel reached it while it waited
+)
+
+// Job is an admitted entry that every target backend applies: a Write, or a
+// transaction's Commit.
+type Job struct {
+	Seq     Seq
+	Stmts   []Stmt
+	Keys    []Key
+	Anchor  string   // the anchor at admission: its outcome is the client's
+	Targets []string // backends active at admission
+	Tx      string   // for a Commit: the transaction
+
+	// Hold is closed when the local transaction that already ran this
+	// Commit on the anchor has committed or rolled back; nil otherwise.
+	// The anchor's applier waits for it, then finds the entry applied or
+	// applies it itself.
+	Hold <-chan struct{}
+
+	h        *holder
+	outcomes map[string]Outcome
+	errs     map[string]error // the backends' own errors, in this process only
+	done     chan struct{}    // closed when every target has applied it
+	anchored chan struct{}    // closed when the anchor has applied it
+}
+
+// holder holds keys: one Write, or one transaction across its Locks and
+// Commit. Its keys are pending on every backend in pendingOn.
+type holder struct {
+	id        string
+	keys      []Key
+	pendingOn map[string]bool
+	job       *Job
+}
+
+// Ticket follows one request of this process through the calibrator.
+type Ticket struct {
+	Seq     Seq
+	hold    chan struct{}
+	decided chan struct{}
+	d       Decision
+	job     *Job
+}
+
+// Decided is closed when the request is admitted, rejected or withdrawn.
+func (t *Ticket) Decided() <-chan struct{} { return t.decided }
+
+// Decision returns the decision; valid once Decided is closed.
+func (t *Ticket) Decision() Decision { return t.d }
+
+// Job returns the admitted job of a Write or Commit; valid once Decided is closed.
+func (t *Ticket) Job() *Job { return t.job }
+
+// Release closes the hold of a Commit ticket (see [Job.Hold]).
+func (t *Ticket) Release() {
+	if t.hold != nil {
+		select {
+		case <-t.hold:
+		default:
+			close(t.hold)
+		}
+	}
+}
+
+type request struct {
+	seq    Seq
+	ev     *Event
+	ticket *Ticket
+}
+
+// Calibrator is the deterministic state machine of DESIGN §4. Every
+// participant runs one over the same log; its decisions are a function of
+// the log prefix it has read.
+type Calibrator struct {
+	log      Log
+	origin   string
+	backends []string
+	req      atomic.Uint64
+
+	mu        sync.Mutex
+	processed Seq
+	progress  chan struct{} // closed and replaced after every event
+	err       error         // why the loop stopped
+	held      *keySet
+	holders   map[string]*holder
+	waiting   []*request
+	jobs      map[Seq]*Job
+	queues    map[string][]*Job
+	pending   map[string]*keySet
+	tickets   map[uint64]*Ticket
+	now       time.Time // log time: the stamp of the last event
+
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+// NewCalibrator returns a calibrator over log for the named backends, in
+// anchor order. Start runs it.
+func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
+	c := &Calibrator{
+		log: log, origin: origin, backends: append([]string(nil), backends...),
+		progress: make(chan struct{}), held: newKeySet(),
+		holders: map[string]*holder{}, jobs: map[Seq]*Job{},
+		queues: map[string][]*Job{}, pending: map[string]*keySet{},
+		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}),
+	}
+	for _, b := range backends {
+		c.pending[b] = newKeySet()
+	}
+	return c
+}
+
+// Start reads the log from its beginning in a goroutine until Stop.
+func (c *Calibrator) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cur, err := c.log.Read(ctx, 1)
+	if err != nil {
+		cancel()
+		return err
+	}
+	c.cancel = cancel
+	go c.run(ctx, cur)
+	return nil
+}
+
+// Stop ends the loop and waits for it.
+func (c *Calibrator) Stop() {
+	if c.cancel == nil {
+		return
+	}
+	c.cancel()
+	<-c.stopped
+}
+
+func (c *Calibrator) run(ctx context.Context, cur Cursor) {
+	defer close(c.stopped)
+	defer cur.Close()
+	for {
+		seq, ev, err := cur.Next(ctx)
+		if err != nil {
+			c.mu.Lock()
+			c.err = err
+			if errors.Is(err, context.Canceled) {
+				c.err = ErrClosed
+			}
+			close(c.progress)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Lock()
+		c.apply(seq, ev)
+		c.processed = seq
+		close(c.progress)
+		c.progress = make(chan struct{})
+		c.mu.Unlock()
+	}
+}
+
+// Origin returns the name this calibrator appends under.
+func (c *Calibrator) Origin() string { return c.origin }
+
+// Backends returns the backends in anchor order.
+func (c *Calibrator) Backends() []string { return c.backends }
+
+// Anchor returns the first active backend.
+func (c *Calibrator) Anchor() string { return c.backends[0] }
+
+// Submit appends ev on behalf of this process and returns a ticket that
+// follows it. For a Commit, the ticket's Release must be called once the
+// anchor transaction has ended.
+func (c *Calibrator) Submit(ctx context.Context, ev *Event) (*Ticket, error) {
+	t := &Ticket{decided: make(chan struct{})}
+	if ev.Type == Commit {
+		t.hold = make(chan struct{})
+	}
+	ev.Origin = c.origin
+	ev.Req = c.req.Add(1)
+	if ev.Stamp.IsZero() {
+		ev.Stamp = time.Now()
+	}
+	c.mu.Lock()
+	c.tickets[ev.Req] = t
+	c.mu.Unlock()
+	seq, err := c.log.Append(ctx, ev)
+	if err != nil {
+		c.mu.Lock()
+		delete(c.tickets, ev.Req)
+		c.mu.Unlock()
+		return nil, err
+	}
+	t.Seq = seq
+	return t, nil
+}
+
+// Append appends an event that needs no ticket (Applied, Cancel, Abort, Tick).
+func (c *Calibrator) Append(ctx context.Context, ev *Event) (Seq, error) {
+	ev.Origin = c.origin
+	if ev.Stamp.IsZero() {
+		ev.Stamp = time.Now()
+	}
+	return c.log.Append(ctx, ev)
+}
+
+// apply folds one event into the state. It must be deterministic: the same
+// log gives the same decisions in every process.
+func (c *Calibrator) apply(seq Seq, ev *Event) {
+	if ev.Stamp.After(c.now) {
+		c.now = ev.Stamp
+	}
+	var t *Ticket
+	if ev.Origin == c.origin && ev.Req != 0 {
+		t = c.tickets[ev.Req]
+		delete(c.tickets, ev.Req)
+	}
+	switch ev.Type {
+	case Write, Lock:
+		r := &request{seq: seq, ev: ev, ticket: t}
+		var earlier *keySet
+		if len(c.waiting) > 0 {
+			earlier = newKeySet()
+			for _, w := range c.waiting {
+				earlier.add(w.ev.Keys)
+			}
+		}
+		switch {
+		case !c.blocked(r, earlier):
+			c.admit(r)
+		case ev.Reject:
+			c.decide(t, Rejected, nil)
+		default:
+			c.waiting = append(c.waiting, r)
+		}
+	case Commit:
+		c.commit(seq, ev, t)
+	case Abort:
+		c.abort(txID(ev.Origin, ev.Tx))
+	case Cancel:
+		for i, r := range c.waiting {
+			if r.seq == ev.Target {
+				c.waiting = append(c.waiting[:i], c.waiting[i+1:]...)
+				c.decide(r.ticket, Withdrawn, nil)
+				break
+			}
+		}
+	case Applied:
+		for i, s := range ev.Seqs {
+			var o Outcome
+			if i < len(ev.Outcomes) {
+				o = ev.Outcomes[i]
+			}
+			c.applied(ev.Backend, s, o)
+		}
+		c.admitWaiting()
+	}
+}
+
+func txID(origin, tx string) string { return "t/" + origin + "/" + tx }
+
+// blocked reports whether r must wait: a key held by another holder, or by
+// a request that arrived before it and still waits (first come, first served).
+func (c *Calibrator) blocked(r *request, earlier *keySet) bool {
+	keys := r.ev.Keys
+	var own *holder
+	if r.ev.Type == Lock {
+		if own = c.holders[txID(r.ev.Origin, r.ev.Tx)]; own != nil {
+			keys = without(keys, own.keys)
+		}
+	}
+	if earlier != nil && earlier.conflicts(keys) {
+		return true
+	}
+	if !c.held.conflicts(keys) {
+		return false
+	}
+	if own == nil {
+		return true
+	}
+	for _, h := range c.holders {
+		if h != own && overlaps(h.keys, keys) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Calibrator) admitWaiting() {
+	if len(c.waiting) == 0 {
+		return
+	}
+	earlier := newKeySet()
+	rest := c.waiting[:0]
+	for _, r := range c.waiting {
+		if c.blocked(r, earlier) {
+			earlier.add(r.ev.Keys)
+			rest = append(rest, r)
+			continue
+		}
+		c.admit(r)
+	}
+	clear(c.waiting[len(rest):])
+	c.waiting = rest
+}
+
+func (c *Calibrator) admit(r *request) {
+	ev := r.ev
+	if ev.Type == Lock {
+		id := txID(ev.Origin, ev.Tx)
+		h := c.holders[id]
+		if h == nil {
+			h = c.newHolder(id)
+		}
+		c.hold(h, ev.Keys)
+		c.decide(r.ticket, Admitted, nil)
+		return
+	}
+	h := c.newHolder("w/" + strconv.FormatUint(uint64(r.seq), 10))
+	c.hold(h, ev.Keys)
+	c.decide(r.ticket, Admitted, c.newJob(r.seq, ev, h, r.ticket))
+}
+
+func (c *Calibrator) newHolder(id string) *holder {
+	h := &holder{id: id, pendingOn: map[string]bool{}}
+	for _, b := range c.backends {
+		h.pendingOn[b] = true
+	}
+	c.holders[id] = h
+	return h
+}
+
+func (c *Calibrator) hold(h *holder, keys []Key) {
+	h.keys = append(h.keys, keys...)
+	c.held.add(keys)
+	for b := range h.pendingOn {
+		c.pending[b].add(keys)
+	}
+}
+
+func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
+	j := &Job{
+		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: c.Anchor(), Tx: ev.Tx, h: h,
+		outcomes: map[string]Outcome{}, errs: map[string]error{},
+		done: make(chan struct{}), anchored: make(chan struct{}),
+	}
+	for _, b := range c.backends {
+		if h.pendingOn[b] {
+			j.Targets = append(j.Targets, b)
+			c.queues[b] = append(c.queues[b], j)
+		}
+	}
+	if t != nil && t.hold != nil {
+		j.Hold = t.hold
+	}
+	h.job = j
+	c.jobs[seq] = j
+	if len(j.Targets) == 0 {
+		c.release(h)
+	}
+	return j
+}
+
+func (c *Calibrator) commit(seq Seq, ev *Event, t *Ticket) {
+	id := txID(ev.Origin, ev.Tx)
+	h := c.holders[id]
+	if h == nil {
+		h = c.newHolder(id)
+	}
+	// Keys learned while executing: admitted only if nobody else holds them.
+	extra := without(ev.Keys, h.keys)
+	for _, o := range c.holders {
+		if o != h && overlaps(o.keys, extra) {
+			c.abort(id)
+			c.decide(t, Rejected, nil)
+			return
+		}
+	}
+	c.hold(h, extra)
+	c.decide(t, Admitted, c.newJob(seq, ev, h, t))
+}
+
+// without returns the keys not in have.
+func without(keys, have []Key) []Key {
+	var out []Key
+	for _, k := range keys {
+		if !containsKey(have, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func containsKey(keys []Key, k Key) bool {
+	for _, x := range keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Calibrator) abort(id string) {
+	h := c.holders[id]
+	// Withdraw the transaction's waiting requests too.
+	rest := c.waiting[:0]
+	for _, r := range c.waiting {
+		if r.ev.Type == Lock && txID(r.ev.Origin, r.ev.Tx) == id {
+			c.decide(r.ticket, Withdrawn, nil)
+			continue
+		}
+		rest = append(rest, r)
+	}
+	clear(c.waiting[len(rest):])
+	c.waiting = rest
+	if h != nil && h.job == nil {
+		c.release(h)
+	}
+	c.admitWaiting()
+}
+
+func (c *Calibrator) applied(backend string, seq Seq, o Outcome) {
+	j := c.jobs[seq]
+	if j == nil {
+		return
+	}
+	if _, dup := j.outcomes[backend]; dup {
+		return
+	}
+	j.outcomes[backend] = o
+	if backend == j.Anchor {
+		close(j.anchored)
+	}
+	h := j.h
+	if h.pendingOn[backend] {
+		delete(h.pendingOn, backend)
+		c.pending[backend].remove(h.keys)
+	}
+	if len(h.pendingOn) == 0 {
+		c.release(h)
+	}
+}
+
+// release drops a holder's keys everywhere and finishes its job.
+func (c *Calibrator) release(h *holder) {
+	for b := range h.pendingOn {
+		c.pending[b].remove(h.keys)
+	}
+	clear(h.pendingOn)
+	c.held.remove(h.keys)
+	delete(c.holders, h.id)
+	if j := h.job; j != nil {
+		delete(c.jobs, j.Seq)
+		close(j.done)
+		select {
+		case <-j.anchored:
+		default:
+			close(j.anchored)
+		}
+	}
+}
+
+func (c *Calibrator) decide(t *Ticket, d Decision, j *Job) {
+	if t == nil {
+		return
+	}
+	t.d, t.job = d, j
+	close(t.decided)
+}
+
+// Withdraw appends a Cancel for a waiting request and waits for the
+// calibrator's verdict: the request may have been admitted meanwhile.
+func (c *Calibrator) Withdraw(t *Ticket) Decision {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Append(ctx, &Event{Type: Cancel, Target: t.Seq}); err != nil {
+		return Waiting
+	}
+	select {
+	case <-t.decided:
+		return t.d
+	case <-ctx.Done():
+		return Waiting
+	}
+}
+
+// Done is closed when every target backend has applied j.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Anchored is closed when the anchor has applied j (or j is done).
+func (j *Job) Anchored() <-chan struct{} { return j.anchored }
+
+// Result returns a backend's outcome and, if it ran in this process, its
+// own error value. Call it after Anchored or Done is closed.
+func (c *Calibrator) Result(j *Job, backend string) (Outcome, error, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := j.outcomes[backend]
+	return o, j.errs[backend], ok
+}
+
+// NextJobs returns up to max admitted jobs for backend in admission order,
+// blocking until there is one. The jobs stay queued until Report, so an
+// applier that stops before reporting hands them to its successor.
+func (c *Calibrator) NextJobs(ctx context.Context, backend string, max int) ([]*Job, error) {
+	for {
+		c.mu.Lock()
+		if q := c.queues[backend]; len(q) > 0 {
+			out := append([]*Job(nil), q[:min(max, len(q))]...)
+			c.mu.Unlock()
+			return out, nil
+		}
+		p, err := c.progress, c.err
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-p:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Report records what backend made of jobs: in this process directly (the
+// errors themselves), and in the log as one Applied event.
+func (c *Calibrator) Report(ctx context.Context, backend string, jobs []*Job, outs []Outcome, errs []error) error {
+	ev := &Event{Type: Applied, Backend: backend, Seqs: make([]Seq, len(jobs)), Outcomes: outs}
+	c.mu.Lock()
+	q := c.queues[backend]
+	for i, j := range jobs {
+		ev.Seqs[i] = j.Seq
+		if errs[i] != nil {
+			j.errs[backend] = errs[i]
+		}
+		if len(q) > 0 && q[0] == j {
+			q[0] = nil
+			q = q[1:]
+		}
+	}
+	c.queues[backend] = q
+	c.mu.Unlock()
+	_, err := c.Append(ctx, ev)
+	return err
+}
+
+// Sync waits until the calibrator has processed everything appended before
+// the call: the read index of a linearizable read.
+func (c *Calibrator) Sync(ctx context.Context) error {
+	tail, err := c.log.Tail(ctx)
+	if err != nil {
+		return err
+	}
+	return c.await(ctx, func() bool { return c.processed >= tail })
+}
+
+// await waits until cond, evaluated under the lock, holds.
+func (c *Calibrator) await(ctx context.Context, cond func() bool) error {
+	for {
+		c.mu.Lock()
+		ok, p, err := cond(), c.progress, c.err
+		c.mu.Unlock()
+		if ok {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-p:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Clear reports whether backend has no pending write on keys, other than
+// the transaction tx's own ("" for none). Keys nil means any pending write.
+func (c *Calibrator) clear(backend string, keys []Key, tx string) bool {
+	ps := c.pending[backend]
+	if ps == nil {
+		return false
+	}
+	if keys == nil {
+		keys = []Key{All}
+	}
+	if !ps.conflicts(keys) {
+		return true
+	}
+	if tx == "" {
+		return false
+	}
+	for _, h := range c.holders {
+		if h.id != tx && h.pendingOn[backend] && overlaps(h.keys, keys) {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitClear waits until backend has no pending write on keys (nil: none at
+// all), ignoring the keys of the local transaction tx.
+func (c *Calibrator) WaitClear(ctx context.Context, backend string, keys []Key, tx string) error {
+	if tx != "" {
+		tx = txID(c.origin, tx)
+	}
+	return c.await(ctx, func() bool { return c.clear(backend, keys, tx) })
+}
+
+// WaitAnyClear waits until one of candidates has no pending write on keys
+// and returns the first such, preferring by the order of candidates.
+func (c *Calibrator) WaitAnyClear(ctx context.Context, candidates []string, keys []Key) (string, error) {
+	var got string
+	err := c.await(ctx, func() bool {
+		for _, b := range candidates {
+			if c.clear(b, keys, "") {
+				got = b
+				return true
+			}
+		}
+		return false
+	})
+	return got, err
+}
+
+// Stats is a snapshot of the calibrator for status displays and tests.
+type Stats struct {
+	Processed Seq
+	Holders   int
+	Waiting   int
+	Queued    map[string]int // jobs not yet taken by each backend's applier
+	LogTime   time.Time
+}
+
+// Stats returns a snapshot.
+func (c *Calibrator) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Stats{Processed: c.processed, Holders: len(c.holders), Waiting: len(c.waiting), Queued: map[string]int{}, LogTime: c.now}
+	for b, q := range c.queues {
+		s.Queued[b] = len(q)
+	}
+	return s
+}
+
+func (d Decision) String() string {
+	switch d {
+	case Waiting:
+		return "waiting"
+	case Admitted:
+		return "admitted"
+	case Rejected:
+		return "rejected"
+	case Withdrawn:
+		return "withdrawn"
+	}
+	return fmt.Sprintf("decision(%d)", d)
+}

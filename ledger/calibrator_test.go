@@ -1,0 +1,227 @@
+package ledger_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/ledger/memlog"
+)
+
+func start(t *testing.T, backends ...string) *ledger.Calibrator {
+	t.Helper()
+	log := memlog.New()
+	c := ledger.NewCalibrator(log, "p1", backends)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop(); log.Close() })
+	return c
+}
+
+func submit(t *testing.T, c *ledger.Calibrator, ev *ledger.Event) *ledger.Ticket {
+	t.Helper()
+	tk, err := c.Submit(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+func decided(t *testing.T, tk *ledger.Ticket) ledger.Decision {
+	t.Helper()
+	select {
+	case <-tk.Decided():
+		return tk.Decision()
+	case <-time.After(5 * time.Second):
+		t.Fatalf("request %d undecided", tk.Seq)
+		return 0
+	}
+}
+
+func undecided(t *testing.T, c *ledger.Calibrator, tk *ledger.Ticket) {
+	t.Helper()
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tk.Decided():
+		t.Fatalf("request %d decided %v, want it waiting", tk.Seq, tk.Decision())
+	default:
+	}
+}
+
+// applyAll reports every queued job of backend as applied.
+func applyAll(t *testing.T, c *ledger.Calibrator, backend string) []*ledger.Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	jobs, err := c.NextJobs(ctx, backend, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := make([]ledger.Outcome, len(jobs))
+	if err := c.Report(ctx, backend, jobs, outs, make([]error, len(jobs))); err != nil {
+		t.Fatal(err)
+	}
+	return jobs
+}
+
+func write(keys ...ledger.Key) *ledger.Event {
+	return &ledger.Event{Type: ledger.Write, Keys: keys, Stmts: []ledger.Stmt{{SQL: "x"}}}
+}
+
+var (
+	row1  = ledger.RowKey("t", "1")
+	row2  = ledger.RowKey("t", "2")
+	table = ledger.TableKey("t")
+)
+
+func TestFirstComeFirstServed(t *testing.T) {
+	c := start(t, "a", "b")
+	w1 := submit(t, c, write(row1))
+	if d := decided(t, w1); d != ledger.Admitted {
+		t.Fatalf("w1 %v", d)
+	}
+	w2 := submit(t, c, write(row1))                    // waits on w1
+	w3 := submit(t, c, write(row2))                    // disjoint: admitted at once
+	w4 := submit(t, c, write(table))                   // waits on w1 (and w3)
+	w5 := submit(t, c, write(ledger.RowKey("t", "3"))) // behind waiting w4 (table key)
+	if d := decided(t, w3); d != ledger.Admitted {
+		t.Fatalf("w3 %v", d)
+	}
+	undecided(t, c, w2)
+	undecided(t, c, w4)
+	undecided(t, c, w5)
+
+	// w1 and w3 are released only when both backends applied them.
+	applyAll(t, c, "a")
+	undecided(t, c, w2)
+	applyAll(t, c, "b")
+	if d := decided(t, w2); d != ledger.Admitted {
+		t.Fatalf("w2 %v", d)
+	}
+	undecided(t, c, w4) // w2 holds row 1 now
+	applyAll(t, c, "a")
+	applyAll(t, c, "b")
+	if d := decided(t, w4); d != ledger.Admitted {
+		t.Fatalf("w4 %v", d)
+	}
+	undecided(t, c, w5)
+	for _, b := range []string{"a", "b"} {
+		applyAll(t, c, b)
+	}
+	if d := decided(t, w5); d != ledger.Admitted {
+		t.Fatalf("w5 %v", d)
+	}
+	// Admission order is the order the appliers see.
+	if w1.Job().Seq != w1.Seq || w5.Job() == nil {
+		t.Fatal("jobs missing")
+	}
+}
+
+func TestRejectAndWithdraw(t *testing.T) {
+	c := start(t, "a")
+	w1 := submit(t, c, write(row1))
+	decided(t, w1)
+	ev := write(row1)
+	ev.Reject = true
+	if d := decided(t, submit(t, c, ev)); d != ledger.Rejected {
+		t.Fatalf("reject policy gave %v", d)
+	}
+	w3 := submit(t, c, write(row1))
+	undecided(t, c, w3)
+	if d := c.Withdraw(w3); d != ledger.Withdrawn {
+		t.Fatalf("withdraw gave %v", d)
+	}
+	applyAll(t, c, "a")
+	select {
+	case <-w1.Job().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("w1 not done")
+	}
+	if st := c.Stats(); st.Holders != 0 || st.Waiting != 0 {
+		t.Fatalf("left behind: %+v", st)
+	}
+}
+
+func TestPendingPerBackend(t *testing.T) {
+	c := start(t, "a", "b")
+	w := submit(t, c, write(row1))
+	decided(t, w)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := c.WaitClear(ctx, "a", []ledger.Key{row1}, ""); err == nil {
+		t.Fatal("read of a pending row did not wait")
+	}
+	if err := c.WaitClear(context.Background(), "a", []ledger.Key{row2}, ""); err != nil {
+		t.Fatal("read of another row waited:", err)
+	}
+	applyAll(t, c, "a")
+	if err := c.WaitClear(context.Background(), "a", []ledger.Key{row1}, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.WaitAnyClear(context.Background(), []string{"b", "a"}, []ledger.Key{table})
+	if err != nil || got != "a" {
+		t.Fatalf("nearest clear backend = %q, %v; want a", got, err)
+	}
+}
+
+func TestTransactionLocks(t *testing.T) {
+	c := start(t, "a", "b")
+	l1 := submit(t, c, &ledger.Event{Type: ledger.Lock, Tx: "1", Keys: []ledger.Key{row1}})
+	if decided(t, l1) != ledger.Admitted {
+		t.Fatal("lock not admitted")
+	}
+	// The transaction may take more keys, including a table key over its own row.
+	l2 := submit(t, c, &ledger.Event{Type: ledger.Lock, Tx: "1", Keys: []ledger.Key{table}})
+	if decided(t, l2) != ledger.Admitted {
+		t.Fatal("own table lock not admitted")
+	}
+	w := submit(t, c, write(row2))
+	undecided(t, c, w)
+	// Its own reads do not wait on its keys; others' do.
+	if err := c.WaitClear(context.Background(), "a", []ledger.Key{row1}, "1"); err != nil {
+		t.Fatal(err)
+	}
+	cm := submit(t, c, &ledger.Event{Type: ledger.Commit, Tx: "1", Stmts: []ledger.Stmt{{SQL: "x"}}})
+	if decided(t, cm) != ledger.Admitted {
+		t.Fatal("commit not admitted")
+	}
+	cm.Release()
+	applyAll(t, c, "a")
+	undecided(t, c, w)
+	applyAll(t, c, "b")
+	if decided(t, w) != ledger.Admitted {
+		t.Fatal("write after commit not admitted")
+	}
+
+	// Abort releases without a job.
+	l3 := submit(t, c, &ledger.Event{Type: ledger.Lock, Tx: "2", Keys: []ledger.Key{ledger.RowKey("u", "1")}})
+	decided(t, l3)
+	w2 := submit(t, c, write(ledger.TableKey("u")))
+	undecided(t, c, w2)
+	if _, err := c.Append(context.Background(), &ledger.Event{Type: ledger.Abort, Tx: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if decided(t, w2) != ledger.Admitted {
+		t.Fatal("write after abort not admitted")
+	}
+}
+
+func TestConflicts(t *testing.T) {
+	cases := []struct {
+		a, b ledger.Key
+		want bool
+	}{
+		{row1, row1, true}, {row1, row2, false}, {row1, table, true}, {table, table, true},
+		{ledger.All, row1, true}, {row1, ledger.RowKey("u", "1"), false},
+		{ledger.RowKey("t", "a,b"), ledger.RowKey("t", "a", "b"), false},
+	}
+	for _, tc := range cases {
+		if got := ledger.Conflicts(tc.a, tc.b); got != tc.want {
+			t.Errorf("Conflicts(%v, %v) = %v", tc.a, tc.b, got)
+		}
+	}
+}

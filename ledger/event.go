@@ -1,0 +1,92 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Seq is a position in the log. The first event has Seq 1.
+type Seq uint64
+
+// Type says what an event asks of the calibrator.
+type Type uint8
+
+// The event types of DESIGN §4.
+const (
+	Write   Type = iota + 1 // an autocommit write, fully determined by its statements
+	Lock                    // a transaction asks for more keys
+	Commit                  // a transaction's statements, to be replayed in log order
+	Abort                   // a transaction gives up its keys
+	Cancel                  // a waiting Write or Lock is withdrawn (lock timeout, cancelled context)
+	Applied                 // an applier's report
+	Tick                    // moves log time on
+)
+
+var typeNames = [...]string{"", "write", "lock", "commit", "abort", "cancel", "applied", "tick"}
+
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "unknown"
+}
+
+// Stmt is one statement with its arguments, as every backend replays it.
+// Args hold driver.Value types only: nil, int64, float64, bool, []byte,
+// string or time.Time.
+type Stmt struct {
+	SQL  string
+	Args []any
+}
+
+// Outcome is what one backend made of one entry (P7 compares them).
+type Outcome struct {
+	Rows     int64  // rows affected by the entry's last statement
+	SQLState string // "" on success
+	Msg      string // the backend's error message, if any
+	Skipped  bool   // already applied (by the anchor's own transaction)
+}
+
+// Event is one record of the log. Which fields matter depends on Type.
+type Event struct {
+	Type   Type
+	Stamp  time.Time // the appender's clock: log time
+	Origin string    // the appending process
+	Req    uint64    // the origin's request number, so it can find its own events
+
+	Tx     string // Lock, Commit, Abort: the transaction, unique per origin
+	Keys   []Key  // Write, Lock, Commit
+	Stmts  []Stmt // Write, Commit
+	Reject bool   // Write, Lock: conflict=reject rather than wait
+
+	Target Seq // Cancel: the request to withdraw
+
+	Backend  string    // Applied
+	Seqs     []Seq     // Applied
+	Outcomes []Outcome // Applied, aligned with Seqs
+}
+
+// Log is the totally ordered, append-only ledger (DESIGN §4).
+type Log interface {
+	// ID identifies this log's history; backends record it with their positions.
+	ID() string
+	// Append adds ev and returns its position; ev is durable when it returns.
+	Append(ctx context.Context, ev *Event) (Seq, error)
+	// Read returns a cursor over the log from position from onwards.
+	Read(ctx context.Context, from Seq) (Cursor, error)
+	// Tail returns the position of the last event appended.
+	Tail(ctx context.Context) (Seq, error)
+	Close() error
+}
+
+// Cursor reads a log in order.
+type Cursor interface {
+	// Next returns the next event, blocking at the tail until one is
+	// appended, ctx is done or the log is closed (ErrClosed).
+	Next(ctx context.Context) (Seq, *Event, error)
+	Close() error
+}
+
+// ErrClosed is returned by a closed log or cursor.
+var ErrClosed = errors.New("ledger: closed")
