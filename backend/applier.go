@@ -1,0 +1,312 @@
+// Package backend applies the ledger to one database: the applier that
+// replays admitted entries in order, exactly once (P5), and what the driver
+// needs to know about a backend's schema.
+package backend
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/calibrated/calibrated/ledger"
+)
+
+// Backend is one database named in the DSN.
+type Backend struct {
+	Name    string
+	Dialect string // "postgres"
+	DB      *sql.DB
+}
+
+// AppliedTable is where each backend records the entries it has applied,
+// in the same transaction as the entries themselves.
+const AppliedTable = "calibrated_applied"
+
+// EnsureApplied creates the applied-positions table if it is missing.
+func EnsureApplied(ctx context.Context, db *sql.DB) error {
+	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+AppliedTable+
+		` (ledger text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (ledger, seq))`)
+	return err
+}
+
+// MarkSQL returns the statement that records seq as applied, with the ledger
+// identity as $1 and seq as $2, for an anchor transaction to run itself.
+func MarkSQL() string {
+	return `INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES ($1, $2)`
+}
+
+// Applier replays the ledger's admitted jobs on one backend in admission
+// order, many jobs per backend transaction.
+type Applier struct {
+	B        *Backend
+	Cal      *ledger.Calibrator
+	LedgerID string
+	Batch    int           // jobs per transaction; default 64
+	Retry    time.Duration // wait after a failed transaction; default 100ms
+	Log      *slog.Logger
+	// OnApplied, if set, runs after each committed batch (schema refresh after DDL).
+	OnApplied func(jobs []*ledger.Job)
+	// crash, if set, runs between a batch's commit and its report; an error
+	// stops the applier there (tests use it to kill an applier).
+	crash func() error
+}
+
+// Run applies jobs until ctx is done or the calibrator stops.
+func (a *Applier) Run(ctx context.Context) error {
+	batch := a.Batch
+	if batch <= 0 {
+		batch = 64
+	}
+	for {
+		jobs, err := a.Cal.NextJobs(ctx, a.B.Name, batch)
+		if err != nil {
+			return err
+		}
+		jobs, err = a.ready(ctx, jobs)
+		if err != nil {
+			return err
+		}
+		res, err := a.apply(ctx, jobs)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			a.logger().Warn("calibrated: apply failed; retrying", "backend", a.B.Name, "seq", jobs[0].Seq, "err", err)
+			if !sleep(ctx, a.retry()) {
+				return ctx.Err()
+			}
+			continue
+		}
+		if a.crash != nil {
+			if err := a.crash(); err != nil {
+				return err
+			}
+		}
+		if a.OnApplied != nil {
+			a.OnApplied(jobs)
+		}
+		if err := a.Cal.Report(context.WithoutCancel(ctx), a.B.Name, jobs, res); err != nil {
+			return err
+		}
+	}
+}
+
+// ready cuts the batch before the first job whose anchor transaction is
+// still running in this process, and waits for that transaction if it is
+// first: the transaction records the entry itself when it commits.
+func (a *Applier) ready(ctx context.Context, jobs []*ledger.Job) ([]*ledger.Job, error) {
+	for i, j := range jobs {
+		if j.Hold == nil || j.Anchor != a.B.Name {
+			continue
+		}
+		select {
+		case <-j.Hold:
+			continue
+		default:
+		}
+		if i > 0 {
+			return jobs[:i], nil
+		}
+		select {
+		case <-j.Hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return jobs, nil
+}
+
+func (a *Applier) retry() time.Duration {
+	if a.Retry > 0 {
+		return a.Retry
+	}
+	return 100 * time.Millisecond
+}
+
+func (a *Applier) logger() *slog.Logger {
+	if a.Log != nil {
+		return a.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// apply runs jobs in one transaction. Statement errors that the database
+// reports (a unique violation, say) are outcomes, the same on every
+// backend; any other error fails the whole transaction, to be retried.
+func (a *Applier) apply(ctx context.Context, jobs []*ledger.Job) ([]ledger.Result, error) {
+	res, err := a.tx(ctx, jobs, false)
+	if errors.Is(err, errStatement) {
+		// Replay entry by entry, each behind a savepoint, so that one
+		// failing entry does not take the others down.
+		return a.tx(ctx, jobs, true)
+	}
+	return res, err
+}
+
+var errStatement = errors.New("statement failed")
+
+func (a *Applier) tx(ctx context.Context, jobs []*ledger.Job, savepoints bool) (res []ledger.Result, err error) {
+	tx, err := a.B.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	fresh, err := a.mark(ctx, tx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	res = make([]ledger.Result, len(jobs))
+	for i, j := range jobs {
+		r := &res[i]
+		if !fresh[j.Seq] {
+			r.Skipped = true
+			continue
+		}
+		if savepoints {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT calibrated_entry"); err != nil {
+				return nil, err
+			}
+		}
+		serr := a.run(ctx, tx, j, r)
+		if serr != nil {
+			state, ok := sqlState(serr)
+			if !ok {
+				return nil, serr
+			}
+			if !savepoints {
+				return nil, fmt.Errorf("%w: %w", errStatement, serr)
+			}
+			r.SQLState, r.Msg, r.Err, r.Rows = state, serr.Error(), serr, nil
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT calibrated_entry"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if savepoints {
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT calibrated_entry"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// run executes one job's statements. It records the last one's row count
+// and, on the anchor, the rows a statement returns when the caller wants them.
+func (a *Applier) run(ctx context.Context, tx *sql.Tx, j *ledger.Job, r *ledger.Result) error {
+	for _, s := range j.Stmts {
+		if s.Query && j.Anchor == a.B.Name {
+			b, err := Buffer(tx.QueryContext(ctx, s.SQL, s.Args...))
+			if err != nil {
+				return err
+			}
+			r.Rows, r.Outcome.Rows = b, int64(len(b.Values))
+			continue
+		}
+		res, err := tx.ExecContext(ctx, s.SQL, s.Args...)
+		if err != nil {
+			return err
+		}
+		if r.Outcome.Rows, err = res.RowsAffected(); err != nil {
+			r.Outcome.Rows = 0
+		}
+	}
+	return nil
+}
+
+// Buffered is a result set read into memory.
+type Buffered struct {
+	Columns []*sql.ColumnType
+	Values  [][]any
+}
+
+// Buffer reads rows to the end and closes them.
+func Buffer(rows *sql.Rows, err error) (*Buffered, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	b := &Buffered{}
+	if b.Columns, err = rows.ColumnTypes(); err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		vals := make([]any, len(b.Columns))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		b.Values = append(b.Values, vals)
+	}
+	return b, rows.Err()
+}
+
+// mark records jobs as applied and returns those not applied before.
+func (a *Applier) mark(ctx context.Context, tx *sql.Tx, jobs []*ledger.Job) (map[ledger.Seq]bool, error) {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES `)
+	args := []any{a.LedgerID}
+	for i, j := range jobs {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("($1,$" + strconv.Itoa(i+2) + ")")
+		args = append(args, int64(j.Seq))
+	}
+	q.WriteString(" ON CONFLICT DO NOTHING RETURNING seq")
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	fresh := make(map[ledger.Seq]bool, len(jobs))
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		fresh[ledger.Seq(s)] = true
+	}
+	return fresh, rows.Err()
+}
+
+// sqlState returns the SQLSTATE of a statement error the database reported.
+// Connection-class errors (08…) and operator intervention (57…) are not
+// statement outcomes: the batch is retried.
+func sqlState(err error) (string, bool) {
+	var s interface{ SQLState() string }
+	if !errors.As(err, &s) {
+		return "", false
+	}
+	st := s.SQLState()
+	if strings.HasPrefix(st, "08") || strings.HasPrefix(st, "57") || strings.HasPrefix(st, "53") {
+		return st, false
+	}
+	return st, true
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
