@@ -22,3 +22,85 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 // errNotSupported is wrapped by a ConfigError for values that a later version will accept.
 var errNotSupported = errors.New("not supported yet")
+
+// sqlError is a sentinel that carries a SQLSTATE, so retry helpers that read
+// SQLState() recognise it.
+type sqlError struct{ msg, state string }
+
+func (e *sqlError) Error() string    { return e.msg }
+func (e *sqlError) SQLState() string { return e.state }
+
+var (
+	// ErrConflict is returned under conflict=reject when a write's keys
+	// overlap a pending write. Nothing was applied; retry the write. SQLSTATE 40001.
+	ErrConflict error = &sqlError{"calibrated: conflict: another write holds these rows (conflict=reject); retry", "40001"}
+	// ErrDeadlock is returned to the newest of transactions that wait on each
+	// other's keys. Retry the transaction. SQLSTATE 40P01.
+	ErrDeadlock error = &sqlError{"calibrated: deadlock: transactions wait on each other's rows; retry", "40P01"}
+	// ErrLockTimeout is returned when a write waited lock_timeout for rows
+	// another write holds. Nothing was applied. SQLSTATE 55P03.
+	ErrLockTimeout error = &sqlError{"calibrated: lock timeout: rows held by another write for longer than lock_timeout; retry or raise lock_timeout", "55P03"}
+	// ErrLedgerUnavailable is returned when the ledger cannot be written or read.
+	ErrLedgerUnavailable = errors.New("calibrated: ledger unavailable")
+)
+
+// BackendError is an error from one backend; Err is the backend driver's
+// own error, so errors.As finds *pgconn.PgError or *pq.Error through it.
+type BackendError struct {
+	Backend string // the backend's name in the DSN
+	Op      string // what the driver was doing: "connect", "query", "apply", …
+	Err     error
+}
+
+func (e *BackendError) Error() string {
+	return Redact(fmt.Sprintf("calibrated: backend %q: %s: %v", e.Backend, e.Op, e.Err))
+}
+
+func (e *BackendError) Unwrap() error { return e.Err }
+
+// SQLState returns the backend error's SQLSTATE, if it has one.
+func (e *BackendError) SQLState() string {
+	var s interface{ SQLState() string }
+	if errors.As(e.Err, &s) {
+		return s.SQLState()
+	}
+	return ""
+}
+
+// LedgerError is a failure to append to or read the ledger.
+type LedgerError struct {
+	Seq uint64 // the position concerned, if known
+	Err error
+}
+
+func (e *LedgerError) Error() string {
+	return fmt.Sprintf("calibrated: ledger: %v", e.Err)
+}
+
+func (e *LedgerError) Unwrap() error { return e.Err }
+
+// Is makes every LedgerError match [ErrLedgerUnavailable].
+func (e *LedgerError) Is(target error) bool { return target == ErrLedgerUnavailable }
+
+// UnsafeStatementError refuses a statement that cannot be made deterministic
+// (P6): replaying it on every backend could give different data.
+type UnsafeStatementError struct {
+	Query    string // the statement
+	Fragment string // the part at fault
+	Reason   string
+	Fix      string
+}
+
+func (e *UnsafeStatementError) Error() string {
+	return fmt.Sprintf("calibrated: unsafe statement: %s %s; %s", e.Fragment, e.Reason, e.Fix)
+}
+
+// UnsupportedError is a statement this version does not route; Fix says what to do instead.
+type UnsupportedError struct {
+	What string
+	Fix  string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("calibrated: %s is not supported; %s", e.What, e.Fix)
+}

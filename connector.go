@@ -1,0 +1,241 @@
+package calibrated
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/ledger/memlog"
+	"github.com/calibrated/calibrated/router"
+)
+
+var (
+	_ driver.Connector = (*connector)(nil)
+	_ io.Closer        = (*connector)(nil)
+)
+
+// connector opens conns onto one engine: the backends, the ledger, the
+// calibrator and the appliers that one sql.DB shares. The engine starts on
+// the first Connect, so sql.Open does no I/O.
+type connector struct {
+	cfg *Config
+	drv *Driver
+
+	mu sync.Mutex
+	e  *engine
+}
+
+// NewConnector returns a connector for cfg, for use with [sql.OpenDB]. The
+// config is cloned and validated; opts apply Go-only settings.
+func NewConnector(cfg *Config, opts ...Option) (driver.Connector, error) {
+	return newConnector(cfg, opts...)
+}
+
+func newConnector(cfg *Config, opts ...Option) (*connector, error) {
+	if cfg == nil {
+		return nil, &ConfigError{Err: errors.New("nil Config")}
+	}
+	cfg = cfg.Clone()
+	for _, o := range opts {
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d := cfg.Dialect(); d != "postgres" {
+		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres:// backends", d, errNotSupported)}
+	}
+	if cfg.Ledger != LedgerLocal {
+		return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local", Redact(cfg.Ledger), errNotSupported)}
+	}
+	return &connector{cfg: cfg, drv: &Driver{}}, nil
+}
+
+// Connect implements [driver.Connector].
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	e, err := c.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{e: e}, nil
+}
+
+// Driver implements [driver.Connector].
+func (c *connector) Driver() driver.Driver { return c.drv }
+
+// Close stops the appliers and the calibrator and closes the backends.
+// [sql.DB.Close] calls it.
+func (c *connector) Close() error {
+	c.mu.Lock()
+	e := c.e
+	c.e = nil
+	c.mu.Unlock()
+	if e == nil {
+		return nil
+	}
+	return e.close()
+}
+
+func (c *connector) engine(ctx context.Context) (*engine, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.e != nil {
+		return c.e, nil
+	}
+	e, err := startEngine(ctx, c.cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.e = e
+	return e, nil
+}
+
+// engine is the running driver behind one connector.
+type engine struct {
+	cfg      *Config
+	log      *slog.Logger
+	backends []*backend.Backend
+	byName   map[string]*backend.Backend
+	inflight map[string]*counter
+	ledger   ledger.Log
+	cal      *ledger.Calibrator
+	an       *router.Analyzer
+	schema   *backend.Schema
+
+	stop          context.CancelFunc
+	appliers      sync.WaitGroup
+	appliersMu    sync.Mutex
+	applierCancel map[string]context.CancelFunc
+	txSeq         counter
+}
+
+func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
+	e := &engine{
+		cfg: cfg, log: cfg.Logger, byName: map[string]*backend.Backend{},
+		inflight: map[string]*counter{}, applierCancel: map[string]context.CancelFunc{},
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	names := make([]string, len(cfg.Backends))
+	for i, bc := range cfg.Backends {
+		db, err := sql.Open(bc.Driver, bc.DSN)
+		if err != nil {
+			return nil, &BackendError{Backend: bc.Name, Op: "open", Err: err}
+		}
+		b := &backend.Backend{Name: bc.Name, Dialect: bc.Dialect, DB: db}
+		e.backends = append(e.backends, b)
+		e.byName[bc.Name] = b
+		e.inflight[bc.Name] = new(counter)
+		names[i] = bc.Name
+	}
+	for _, b := range e.backends {
+		if err := b.DB.PingContext(ctx); err != nil {
+			return nil, &BackendError{Backend: b.Name, Op: "connect", Err: err}
+		}
+		if err := backend.EnsureApplied(ctx, b.DB); err != nil {
+			return nil, &BackendError{Backend: b.Name, Op: "create " + backend.AppliedTable, Err: err}
+		}
+	}
+	if e.an, err = router.NewAnalyzer(cfg.Dialect(), 4096); err != nil {
+		return nil, err
+	}
+	e.schema = &backend.Schema{DB: e.backends[0].DB}
+	e.ledger = memlog.New()
+	e.cal = ledger.NewCalibrator(e.ledger, origin(), names)
+	if err := e.cal.Start(); err != nil {
+		return nil, &LedgerError{Err: err}
+	}
+	var runCtx context.Context
+	runCtx, e.stop = context.WithCancel(context.Background())
+	for _, b := range e.backends {
+		e.startApplier(runCtx, b)
+	}
+	return e, nil
+}
+
+func (e *engine) startApplier(ctx context.Context, b *backend.Backend) {
+	ctx, cancel := context.WithCancel(ctx)
+	e.appliersMu.Lock()
+	e.applierCancel[b.Name] = cancel
+	e.appliersMu.Unlock()
+	a := &backend.Applier{B: b, Cal: e.cal, LedgerID: e.ledger.ID(), Log: e.log, OnApplied: e.applied(b)}
+	e.appliers.Add(1)
+	go func() {
+		defer e.appliers.Done()
+		if err := a.Run(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("calibrated: applier stopped", "backend", b.Name, "err", err)
+		}
+	}()
+}
+
+// applied refreshes the schema once the anchor has applied DDL.
+func (e *engine) applied(b *backend.Backend) func([]*ledger.Job) {
+	return func(jobs []*ledger.Job) {
+		if b != e.backends[0] {
+			return
+		}
+		for _, j := range jobs {
+			for _, k := range j.Keys {
+				if k.IsAll() {
+					e.schema.Invalidate()
+					return
+				}
+			}
+		}
+	}
+}
+
+func (e *engine) close() error {
+	if e.stop != nil {
+		e.stop()
+	}
+	done := make(chan struct{})
+	go func() { e.appliers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		e.log.Warn("calibrated: appliers did not stop within 10s")
+	}
+	if e.cal != nil {
+		e.cal.Stop()
+	}
+	if e.ledger != nil {
+		e.ledger.Close()
+	}
+	var errs []error
+	for _, b := range e.backends {
+		if err := b.DB.Close(); err != nil {
+			errs = append(errs, &BackendError{Backend: b.Name, Op: "close", Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *engine) anchor() *backend.Backend { return e.byName[e.cal.Anchor()] }
+
+// origin names this process in the ledger.
+func origin() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

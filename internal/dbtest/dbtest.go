@@ -1,0 +1,121 @@
+// Package dbtest gives integration tests their own databases on the real
+// servers named by the environment (DESIGN §10).
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the maintenance connection
+)
+
+// skip skips t for want of a server, or fails it when CI requires every
+// integration test to run.
+func skip(t testing.TB, env string) {
+	t.Helper()
+	if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
+		t.Fatalf("%s not set, and CALIBRATED_TEST_REQUIRE=1", env)
+	}
+	t.Skipf("%s not set; set it to a PostgreSQL URL to run this test", env)
+}
+
+// Postgres creates n empty databases on the server named by
+// CALIBRATED_TEST_POSTGRES and returns their URLs. They are dropped when t
+// ends.
+func Postgres(t testing.TB, n int) []string {
+	t.Helper()
+	admin := os.Getenv("CALIBRATED_TEST_POSTGRES")
+	if admin == "" {
+		skip(t, "CALIBRATED_TEST_POSTGRES")
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("CALIBRATED_TEST_POSTGRES: %v", err)
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() }) // after the drops below: cleanups run last first
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	prefix := "calibrated_test_" + hex.EncodeToString(b[:])
+	urls := make([]string, n)
+	for i := range urls {
+		name := fmt.Sprintf("%s_%c", prefix, 'a'+i)
+		if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			db.Close()
+			t.Fatalf("create test database: %v", err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+				t.Errorf("drop test database %s: %v", name, err)
+			}
+		})
+		v := *u
+		v.Path = "/" + name
+		urls[i] = v.String()
+	}
+	return urls
+}
+
+// DSN returns a calibrated DSN over urls, named a, b, c…, with opts appended.
+func DSN(urls []string, opts ...string) string {
+	parts := make([]string, 0, len(urls)+len(opts))
+	for i, u := range urls {
+		parts = append(parts, fmt.Sprintf("db.%c='%s'", 'a'+i, u))
+	}
+	return strings.Join(append(parts, opts...), " ")
+}
+
+// Open opens each URL directly with pgx, closed when t ends.
+func Open(t testing.TB, urls []string) []*sql.DB {
+	t.Helper()
+	dbs := make([]*sql.DB, len(urls))
+	for i, u := range urls {
+		db, err := sql.Open("pgx", u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	return dbs
+}
+
+// Checksum returns an order-independent digest of a table's rows: the md5
+// of every row's text form, ordered.
+func Checksum(t testing.TB, db *sql.DB, table string) string {
+	t.Helper()
+	var sum sql.NullString
+	q := fmt.Sprintf(`SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) FROM %s r`, table)
+	if err := db.QueryRow(q).Scan(&sum); err != nil {
+		t.Fatalf("checksum %s: %v", table, err)
+	}
+	return sum.String
+}
+
+// Converged fails t unless table has the same checksum on every db, and
+// returns that checksum.
+func Converged(t testing.TB, dbs []*sql.DB, table string) string {
+	t.Helper()
+	first := Checksum(t, dbs[0], table)
+	for i, db := range dbs[1:] {
+		if got := Checksum(t, db, table); got != first {
+			t.Errorf("table %s differs: backend %c has %s, backend a has %s", table, 'b'+i, got, first)
+		}
+	}
+	return first
+}

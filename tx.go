@@ -1,0 +1,250 @@
+package calibrated
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/router"
+)
+
+var _ driver.Tx = (*tx)(nil)
+
+// tx is a transaction on the anchor (DESIGN §5). Each write first locks its
+// keys through the ledger, then runs on the anchor; Commit appends the
+// statements, records the entry as applied in the anchor transaction and
+// commits it, and the other backends replay the entry in log order.
+type tx struct {
+	c      *conn
+	e      *engine
+	id     string
+	anchor *backend.Backend
+	atx    *sql.Tx
+	ro     bool
+
+	locked     bool
+	keys       []ledger.Key
+	stmts      []ledger.Stmt
+	savepoints []savepoint
+}
+
+type savepoint struct {
+	name string
+	n    int // statements before it
+}
+
+func (e *engine) begin(ctx context.Context, c *conn, opts driver.TxOptions) (*tx, error) {
+	a := e.anchor()
+	atx, err := a.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.IsolationLevel(opts.Isolation), ReadOnly: opts.ReadOnly})
+	if err != nil {
+		return nil, &BackendError{Backend: a.Name, Op: "begin", Err: err}
+	}
+	id := strconv.FormatInt(e.txSeq.Add(1), 10)
+	return &tx{c: c, e: e, id: id, anchor: a, atx: atx, ro: opts.ReadOnly}, nil
+}
+
+func (t *tx) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	a, err := t.statement(ctx, query, args)
+	if err != nil || a == nil {
+		return result{}, err
+	}
+	res, err := t.atx.ExecContext(ctx, query, namedArgs(args)...)
+	if err != nil {
+		return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
+	}
+	t.record(a, args, false)
+	return res, nil
+}
+
+func (t *tx) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	a, err := t.statement(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return &rows{buf: &backend.Buffered{}}, nil
+	}
+	r, err := t.atx.QueryContext(ctx, query, namedArgs(args)...)
+	if err != nil {
+		return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
+	}
+	t.record(a, args, true)
+	return newRows(r, nil), nil
+}
+
+// statement prepares one statement of the transaction: reads wait for the
+// anchor to have no pending write on their keys, writes lock theirs.
+// Savepoint statements are run here and give a nil analysis.
+func (t *tx) statement(ctx context.Context, query string, args []driver.NamedValue) (*router.Analysis, error) {
+	e := t.e
+	a, err := e.an.Analyze(query)
+	if err != nil {
+		if !looksLikeRead(query) {
+			return nil, parseRefusal(err)
+		}
+		return &router.Analysis{Text: query, Kind: router.Read}, e.cal.WaitClear(ctx, t.anchor.Name, nil, t.id)
+	}
+	if private, err := e.private(a); err != nil || private {
+		return a, err
+	}
+	switch a.Kind {
+	case router.Read:
+		keys, err := e.readKeys(a, args)
+		if err != nil {
+			return nil, err
+		}
+		return a, e.cal.WaitClear(ctx, t.anchor.Name, keys, t.id)
+	case router.Write, router.DDL:
+		if t.ro {
+			return a, nil // the anchor refuses it
+		}
+		keys, err := e.prepareWrite(ctx, a, args)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ledgerArgs(args); err != nil {
+			return nil, err
+		}
+		return a, t.lock(ctx, keys)
+	case router.Savepoint, router.RollbackTo, router.Release:
+		if _, err := t.atx.ExecContext(ctx, query); err != nil {
+			return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
+		}
+		t.savepoint(a)
+		return nil, nil
+	}
+	return nil, &UnsupportedError{What: a.Kind.String() + " inside a transaction (" + a.Text + ")", Fix: "use the methods of sql.Tx"}
+}
+
+// lock takes keys for the transaction through the ledger.
+func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
+	tk, err := t.e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: t.id, Keys: keys, Reject: t.e.cfg.Conflict == ConflictReject})
+	if err != nil {
+		return &LedgerError{Err: err}
+	}
+	t.locked = true
+	if err := t.e.admit(ctx, tk); err != nil {
+		return err
+	}
+	t.keys = append(t.keys, keys...)
+	return nil
+}
+
+// record keeps a write for the Commit entry.
+func (t *tx) record(a *router.Analysis, args []driver.NamedValue, query bool) {
+	if a.Kind != router.Write && a.Kind != router.DDL {
+		return
+	}
+	if private, _ := t.e.private(a); private {
+		return
+	}
+	vals, _ := ledgerArgs(args)
+	t.stmts = append(t.stmts, ledger.Stmt{SQL: a.Text, Args: vals})
+}
+
+func (t *tx) savepoint(a *router.Analysis) {
+	switch a.Kind {
+	case router.Savepoint:
+		t.savepoints = append(t.savepoints, savepoint{name: a.Savepoint, n: len(t.stmts)})
+	case router.RollbackTo:
+		// Statements rolled back on the anchor never reach the ledger.
+		if i := t.find(a.Savepoint); i >= 0 {
+			t.stmts = t.stmts[:t.savepoints[i].n]
+			t.savepoints = t.savepoints[:i+1]
+		}
+	case router.Release:
+		if i := t.find(a.Savepoint); i >= 0 {
+			t.savepoints = t.savepoints[:i]
+		}
+	}
+}
+
+func (t *tx) find(name string) int {
+	for i := len(t.savepoints) - 1; i >= 0; i-- {
+		if t.savepoints[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Commit implements [driver.Tx].
+func (t *tx) Commit() error {
+	defer t.end()
+	e := t.e
+	ctx := context.Background()
+	if len(t.stmts) == 0 {
+		err := t.atx.Commit()
+		t.release()
+		if err != nil {
+			return &BackendError{Backend: t.anchor.Name, Op: "commit", Err: err}
+		}
+		return nil
+	}
+	tk, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Commit, Tx: t.id, Stmts: t.stmts, Keys: t.keys})
+	if err != nil {
+		_ = t.atx.Rollback()
+		t.release()
+		return &LedgerError{Err: err}
+	}
+	<-tk.Decided()
+	if tk.Decision() != ledger.Admitted {
+		_ = t.atx.Rollback()
+		tk.Release()
+		return ErrConflict
+	}
+	// The entry is in the ledger: it will be applied everywhere. Commit it
+	// on the anchor with its applied mark; if that fails, the anchor's
+	// applier replays it, and its outcome is the transaction's.
+	_, err = t.atx.ExecContext(ctx, backend.MarkSQL(), e.ledger.ID(), int64(tk.Seq))
+	if err == nil {
+		err = t.atx.Commit()
+	} else {
+		_ = t.atx.Rollback()
+	}
+	tk.Release()
+	if err != nil {
+		e.log.Warn("calibrated: anchor commit failed; the anchor's applier replays the entry", "tx", t.id, "seq", tk.Seq, "err", err)
+	}
+	r, err := e.await(ctx, tk.Job(), false)
+	if err != nil {
+		return err
+	}
+	if r.Skipped || r.SQLState == "" {
+		return nil
+	}
+	return fmt.Errorf("calibrated: commit of entry %d: %s", tk.Seq, r.Msg)
+}
+
+// Rollback implements [driver.Tx].
+func (t *tx) Rollback() error {
+	defer t.end()
+	err := t.atx.Rollback()
+	t.release()
+	if err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return &BackendError{Backend: t.anchor.Name, Op: "rollback", Err: err}
+	}
+	return nil
+}
+
+// release gives up the transaction's keys without an entry.
+func (t *tx) release() {
+	if !t.locked {
+		return
+	}
+	if _, err := t.e.cal.Append(context.Background(), &ledger.Event{Type: ledger.Abort, Tx: t.id}); err != nil {
+		t.e.log.Error("calibrated: cannot release a transaction's keys", "tx", t.id, "err", err)
+	}
+	t.locked = false
+}
+
+func (t *tx) end() {
+	if t.c.tx == t {
+		t.c.tx = nil
+	}
+}

@@ -1,0 +1,204 @@
+package calibrated
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/router"
+)
+
+// write is the ordered path of DESIGN §5 for an autocommit statement:
+// append a Write, wait for admission, wait for the appliers, and return the
+// anchor's outcome. wantRows asks the anchor for the rows RETURNING gives.
+func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.NamedValue, wantRows bool) (ledger.Result, error) {
+	keys, err := e.prepareWrite(ctx, a, args)
+	if err != nil {
+		return ledger.Result{}, err
+	}
+	vals, err := ledgerArgs(args)
+	if err != nil {
+		return ledger.Result{}, err
+	}
+	t, err := e.cal.Submit(ctx, &ledger.Event{
+		Type:   ledger.Write,
+		Keys:   keys,
+		Stmts:  []ledger.Stmt{{SQL: a.Text, Args: vals, Query: wantRows}},
+		Reject: e.cfg.Conflict == ConflictReject,
+	})
+	if err != nil {
+		return ledger.Result{}, &LedgerError{Err: err}
+	}
+	if err := e.admit(ctx, t); err != nil {
+		return ledger.Result{}, err
+	}
+	return e.await(ctx, t.Job(), a.Kind == router.DDL)
+}
+
+// prepareWrite refuses what cannot be replayed (P6) and binds the keys.
+func (e *engine) prepareWrite(ctx context.Context, a *router.Analysis, args []driver.NamedValue) ([]ledger.Key, error) {
+	if err := e.checkDeterministic(ctx, a); err != nil {
+		return nil, err
+	}
+	keys, err := a.Keys(e.schema, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		keys = []ledger.Key{ledger.All}
+	}
+	return keys, nil
+}
+
+// await waits for the job as ack asks and returns the anchor's result.
+func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Result, error) {
+	wait := j.Done()
+	if e.cfg.Ack == AckAnchor {
+		wait = j.Anchored()
+	}
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return ledger.Result{}, fmt.Errorf("calibrated: admitted as entry %d, which will be applied, but stopped waiting: %w", j.Seq, ctx.Err())
+	}
+	if ddl {
+		e.schema.Invalidate()
+	}
+	r, ok := e.cal.Result(j, j.Anchor)
+	if !ok {
+		return r, &LedgerError{Seq: uint64(j.Seq), Err: fmt.Errorf("anchor %q has no outcome for entry %d", j.Anchor, j.Seq)}
+	}
+	if r.SQLState != "" {
+		err := r.Err
+		if err == nil {
+			err = &remoteError{state: r.SQLState, msg: r.Msg}
+		}
+		return r, &BackendError{Backend: j.Anchor, Op: "apply", Err: err}
+	}
+	return r, nil
+}
+
+// admit waits for the calibrator's decision on t, at most lock_timeout.
+func (e *engine) admit(ctx context.Context, t *ledger.Ticket) error {
+	timer := time.NewTimer(e.cfg.LockTimeout)
+	defer timer.Stop()
+	var why error
+	select {
+	case <-t.Decided():
+	case <-timer.C:
+		why = ErrLockTimeout
+	case <-ctx.Done():
+		why = ctx.Err()
+	}
+	d := t.Decision()
+	if why != nil {
+		d = e.cal.Withdraw(t)
+	}
+	switch d {
+	case ledger.Admitted:
+		return nil
+	case ledger.Rejected:
+		return ErrConflict
+	case ledger.Withdrawn:
+		if why == nil {
+			why = ErrLockTimeout
+		}
+		return why
+	}
+	return &LedgerError{Seq: uint64(t.Seq), Err: errors.New("no decision from the calibrator")}
+}
+
+// checkDeterministic refuses statements whose replay could differ between
+// backends (DESIGN §6). Generated values are captured from the anchor in a
+// later version; until then they are refused.
+func (e *engine) checkDeterministic(ctx context.Context, a *router.Analysis) error {
+	unsafe := func(frag, reason, fix string) error {
+		return &UnsafeStatementError{Query: a.Text, Fragment: frag, Reason: reason, Fix: fix}
+	}
+	if a.Multi {
+		return unsafe(a.Text, "holds several statements", "send one statement per call")
+	}
+	if len(a.Volatile) > 0 {
+		return unsafe(a.Volatile[0], "gives a different value on every backend", "compute the value in the application and pass it as a parameter")
+	}
+	if a.Unordered != "" {
+		return unsafe(a.Unordered, "makes the rows affected depend on each backend's physical order", "add an ORDER BY over a unique key")
+	}
+	for _, t := range a.Tables {
+		if !t.Target || t.InsertRows == nil && t.InsertCols == nil {
+			continue
+		}
+		info, err := e.schema.Table(ctx, t.Name)
+		if err != nil {
+			return &BackendError{Backend: e.anchor().Name, Op: "read schema", Err: err}
+		}
+		if info == nil {
+			continue
+		}
+		for col, def := range info.Volatile {
+			if t.InsertCols != nil && !contains(t.InsertCols, col) {
+				return unsafe(fmt.Sprintf("column %s.%s (default %s)", t.Name, col, def),
+					"would be generated separately on every backend",
+					"give "+col+" a value explicitly")
+			}
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ledgerArgs takes the values of a statement's arguments for the ledger.
+func ledgerArgs(args []driver.NamedValue) ([]any, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	vals := make([]any, len(args))
+	for i, nv := range args {
+		if nv.Name != "" {
+			return nil, &UnsupportedError{What: "named argument " + nv.Name + " in a write", Fix: "use positional $n placeholders"}
+		}
+		vals[i] = nv.Value
+	}
+	return vals, nil
+}
+
+// remoteError stands for a backend error reported through the ledger by
+// another process, where the driver's own error value is not at hand.
+type remoteError struct{ state, msg string }
+
+func (e *remoteError) Error() string    { return e.msg }
+func (e *remoteError) SQLState() string { return e.state }
+
+// result is the driver.Result of a write: the anchor's row count.
+type result struct{ rows int64 }
+
+var _ driver.Result = result{}
+
+// LastInsertId implements [driver.Result]. PostgreSQL has no such thing:
+// use RETURNING.
+func (r result) LastInsertId() (int64, error) {
+	return 0, errors.New("calibrated: LastInsertId is not supported by PostgreSQL; use RETURNING")
+}
+
+// RowsAffected implements [driver.Result].
+func (r result) RowsAffected() (int64, error) { return r.rows, nil }
+
+func bufferedRows(r ledger.Result) driver.Rows {
+	b, ok := r.Rows.(*backend.Buffered)
+	if !ok {
+		b = &backend.Buffered{}
+	}
+	return &rows{buf: b}
+}
