@@ -1,0 +1,534 @@
+package calibrated
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Backend is one database named in the DSN as db.NAME=URL.
+type Backend struct {
+	Name    string // NAME in db.NAME=URL: letters, digits, '_' and '-'
+	URL     string // the URL exactly as written, including a "pq:" prefix
+	Dialect string // "postgres", "mysql" or "sqlite", derived from URL
+	Driver  string // "pgx" (postgres://, postgresql://), "pq" (pq:postgres://), "mysql" (mysql://) or "sqlite" (sqlite:PATH)
+	DSN     string // what to pass to Driver's sql.Open: URL without a "pq:" or "mysql://" prefix, or PATH for sqlite
+}
+
+// Config is the parsed form of a DSN. Start from [NewConfig] or [ParseDSN]:
+// [Config.Validate] rejects zero values, so a bare Config{} is not usable.
+type Config struct {
+	Backends    []Backend     // db.NAME=URL, in DSN order (anchor preference); at least one
+	Ledger      string        // DSN "ledger": local, file:///DIR, nats://HOST:PORT/NAME or redis://HOST:PORT/NAME; default local
+	Conflict    string        // DSN "conflict": wait or reject; default wait
+	LockTimeout time.Duration // DSN "lock_timeout": how long conflict=wait queues, > 0; default 5s
+	Ack         string        // DSN "ack": all or anchor; default all
+	Consistency string        // DSN "consistency": strong, local or none; default strong
+	Read        string        // DSN "read": nearest, anchor or a backend name; default nearest
+	Shared      []string      // DSN "shared": []string{"*"} (every table) or table names; default []string{"*"}
+	Private     []string      // DSN "private": table names, which win over Shared; default nil
+	Unparsed    string        // DSN "unparsed": reject or barrier; default reject
+	DownAfter   time.Duration // DSN "down_after": failed retries before a backend is down, > 0; default 2s
+	Logger      *slog.Logger  // not in the DSN (see [WithLogger]); default nil, which discards
+}
+
+// Legal values of the Config fields that hold an enumeration.
+const (
+	ConflictWait      = "wait"
+	ConflictReject    = "reject"
+	AckAll            = "all"
+	AckAnchor         = "anchor"
+	ConsistencyStrong = "strong"
+	ConsistencyLocal  = "local"
+	ConsistencyNone   = "none"
+	ReadNearest       = "nearest"
+	ReadAnchor        = "anchor"
+	UnparsedReject    = "reject"
+	UnparsedBarrier   = "barrier"
+	LedgerLocal       = "local"
+)
+
+const (
+	defaultLockTimeout = 5 * time.Second
+	defaultDownAfter   = 2 * time.Second
+)
+
+// enumValues lists the legal values of each enumerated DSN key, in the order errors show them.
+var enumValues = map[string][]string{
+	"ack":         {AckAll, AckAnchor},
+	"conflict":    {ConflictReject, ConflictWait},
+	"consistency": {ConsistencyLocal, ConsistencyNone, ConsistencyStrong},
+	"unparsed":    {UnparsedBarrier, UnparsedReject},
+}
+
+// optionKeys are the DSN keys other than db.NAME.
+var optionKeys = []string{"ack", "conflict", "consistency", "down_after", "ledger", "lock_timeout", "private", "read", "shared", "unparsed"}
+
+const knownKeys = "ack, conflict, consistency, db.NAME, down_after, ledger, lock_timeout, private, read, shared, unparsed"
+
+// Option sets a Go-only setting, one that has no DSN key.
+type Option func(*Config) error
+
+// WithLogger makes the driver log to l; nil discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Config) error {
+		c.Logger = l
+		return nil
+	}
+}
+
+// NewConfig returns a Config with every default set and no backends.
+func NewConfig() *Config {
+	return &Config{
+		Ledger:      LedgerLocal,
+		Conflict:    ConflictWait,
+		LockTimeout: defaultLockTimeout,
+		Ack:         AckAll,
+		Consistency: ConsistencyStrong,
+		Read:        ReadNearest,
+		Shared:      []string{"*"},
+		Unparsed:    UnparsedReject,
+		DownAfter:   defaultDownAfter,
+	}
+}
+
+// ParseDSN parses a DSN of whitespace- or ';'-separated key=value pairs
+// (libpq conninfo rules: a value may be single-quoted, with \' and \\ as
+// escapes) and validates the result. Errors are *[ConfigError] and never
+// contain a password.
+func ParseDSN(dsn string) (*Config, error) {
+	pairs, err := splitPairs(dsn)
+	if err != nil {
+		return nil, err
+	}
+	// Check every key before any value, so that the error for a DSN mangled by
+	// an unquoted space names a key rather than quoting a half-URL.
+	seen := make(map[string]bool, len(pairs))
+	for _, p := range pairs {
+		switch {
+		case !strings.HasPrefix(p.key, "db.") && !slices.Contains(optionKeys, p.key):
+			return nil, &ConfigError{Key: p.key, Err: errors.New("unknown key; known keys: " + knownKeys)}
+		case seen[p.key] && strings.HasPrefix(p.key, "db."):
+			return nil, &ConfigError{Key: p.key, Err: errors.New("duplicate backend name")}
+		case seen[p.key]:
+			return nil, &ConfigError{Key: p.key, Err: errors.New("duplicate key")}
+		case p.value == "":
+			return nil, &ConfigError{Key: p.key, Err: fmt.Errorf("empty value; supported: %s", legalValues(p.key, nil))}
+		}
+		seen[p.key] = true
+	}
+	c := NewConfig()
+	for _, p := range pairs {
+		if err := c.set(p.key, p.value); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// set stores one value; Validate checks it against the rest of the Config.
+func (c *Config) set(key, v string) error {
+	switch key {
+	case "ledger":
+		c.Ledger = v
+	case "conflict":
+		c.Conflict = v
+	case "ack":
+		c.Ack = v
+	case "consistency":
+		c.Consistency = v
+	case "read":
+		c.Read = v
+	case "unparsed":
+		c.Unparsed = v
+	case "shared":
+		c.Shared = splitTables(v)
+	case "private":
+		c.Private = splitTables(v)
+	case "lock_timeout", "down_after":
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return wrongValueError(key, v, legalValues(key, nil))
+		}
+		if key == "lock_timeout" {
+			c.LockTimeout = d
+		} else {
+			c.DownAfter = d
+		}
+	default:
+		name := strings.TrimPrefix(key, "db.")
+		b, err := parseBackend(name, v)
+		if err != nil {
+			return err
+		}
+		c.Backends = append(c.Backends, b)
+	}
+	return nil
+}
+
+// FormatDSN returns the canonical DSN of c: backends first in their order,
+// then the options that differ from their defaults, sorted by key. It is
+// exact, passwords included; pass it through [Redact] before showing it.
+func (c *Config) FormatDSN() string {
+	var b strings.Builder
+	add := func(key, value string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(key)
+		b.WriteByte('=')
+		b.WriteString(quoteValue(value))
+	}
+	for _, be := range c.Backends {
+		add("db."+be.Name, be.URL)
+	}
+	if c.Ack != AckAll {
+		add("ack", c.Ack)
+	}
+	if c.Conflict != ConflictWait {
+		add("conflict", c.Conflict)
+	}
+	if c.Consistency != ConsistencyStrong {
+		add("consistency", c.Consistency)
+	}
+	if c.DownAfter != defaultDownAfter {
+		add("down_after", c.DownAfter.String())
+	}
+	if c.Ledger != LedgerLocal {
+		add("ledger", c.Ledger)
+	}
+	if c.LockTimeout != defaultLockTimeout {
+		add("lock_timeout", c.LockTimeout.String())
+	}
+	if len(c.Private) > 0 {
+		add("private", strings.Join(c.Private, ","))
+	}
+	if c.Read != ReadNearest {
+		add("read", c.Read)
+	}
+	if len(c.Shared) != 1 || c.Shared[0] != "*" {
+		add("shared", strings.Join(c.Shared, ","))
+	}
+	if c.Unparsed != UnparsedReject {
+		add("unparsed", c.Unparsed)
+	}
+	return b.String()
+}
+
+// Clone returns a deep copy of c; the Logger is shared.
+func (c *Config) Clone() *Config {
+	cc := *c
+	cc.Backends = slices.Clone(c.Backends)
+	cc.Shared = slices.Clone(c.Shared)
+	cc.Private = slices.Clone(c.Private)
+	return &cc
+}
+
+// Validate checks c as ParseDSN checks a DSN: at least one backend, names
+// legal and unique, one dialect, legal values, durations > 0, read naming
+// anchor, nearest or a backend, and no table both shared and private. It
+// returns a *[ConfigError]. A Backend whose Dialect, Driver and DSN are all
+// empty has them filled in from its URL; otherwise they must match the URL.
+func (c *Config) Validate() error {
+	if len(c.Backends) == 0 {
+		return &ConfigError{Err: errors.New("no backend: add db.NAME=URL, e.g. db.a=postgres://user@host/db")}
+	}
+	for i := range c.Backends {
+		b := &c.Backends[i]
+		key := "db." + b.Name
+		switch {
+		case !isBackendName(b.Name):
+			return &ConfigError{Key: key, Err: errors.New("bad backend name; use letters, digits, '_' and '-'")}
+		case b.Name == ReadAnchor || b.Name == ReadNearest:
+			return &ConfigError{Key: key, Err: errors.New("reserved backend name; anchor and nearest are read modes")}
+		case slices.ContainsFunc(c.Backends[:i], func(o Backend) bool { return o.Name == b.Name }):
+			return &ConfigError{Key: key, Err: errors.New("duplicate backend name")}
+		}
+		want, err := parseBackend(b.Name, b.URL)
+		if err != nil {
+			return err
+		}
+		if *b == (Backend{Name: b.Name, URL: b.URL}) {
+			*b = want
+		} else if *b != want {
+			return &ConfigError{Key: key, Err: errors.New("Dialect, Driver and DSN do not match the URL; leave them empty to derive them")}
+		}
+		if a := c.Backends[0]; b.Dialect != a.Dialect {
+			return &ConfigError{Key: key, Err: fmt.Errorf("dialect %s differs from dialect %s of backend %q; all backends must share one dialect", b.Dialect, a.Dialect, a.Name)}
+		}
+	}
+	if !validLedger(c.Ledger) {
+		return wrongValueError("ledger", c.Ledger, legalValues("ledger", nil))
+	}
+	for _, kv := range [...][2]string{{"ack", c.Ack}, {"conflict", c.Conflict}, {"consistency", c.Consistency}, {"unparsed", c.Unparsed}} {
+		if !slices.Contains(enumValues[kv[0]], kv[1]) {
+			return wrongValueError(kv[0], kv[1], legalValues(kv[0], nil))
+		}
+	}
+	if c.LockTimeout <= 0 {
+		return wrongValueError("lock_timeout", c.LockTimeout.String(), legalValues("lock_timeout", nil))
+	}
+	if c.DownAfter <= 0 {
+		return wrongValueError("down_after", c.DownAfter.String(), legalValues("down_after", nil))
+	}
+	if c.Read != ReadAnchor && c.Read != ReadNearest && !slices.ContainsFunc(c.Backends, func(b Backend) bool { return b.Name == c.Read }) {
+		return wrongValueError("read", c.Read, legalValues("read", c.Backends))
+	}
+	if !validTables(c.Shared, true) {
+		return wrongValueError("shared", strings.Join(c.Shared, ","), legalValues("shared", nil))
+	}
+	if len(c.Private) > 0 && !validTables(c.Private, false) {
+		return wrongValueError("private", strings.Join(c.Private, ","), legalValues("private", nil))
+	}
+	for _, t := range c.Private {
+		if slices.ContainsFunc(c.Shared, func(s string) bool { return strings.EqualFold(s, t) }) {
+			return &ConfigError{Key: "private", Err: fmt.Errorf("table %q is also in shared; a table is either shared or private", Redact(t))}
+		}
+	}
+	return nil
+}
+
+// Dialect returns the dialect that all backends share, "" if there are none.
+func (c *Config) Dialect() string {
+	if len(c.Backends) == 0 {
+		return ""
+	}
+	if d := c.Backends[0].Dialect; d != "" {
+		return d
+	}
+	b, _ := parseBackend(c.Backends[0].Name, c.Backends[0].URL)
+	return b.Dialect
+}
+
+// IsShared reports whether writes to table go through the ledger: a table in
+// Private never does, and Shared "*" means every other table. Names compare
+// case-insensitively and as given (no schema resolution).
+func (c *Config) IsShared(table string) bool {
+	fold := func(s string) bool { return strings.EqualFold(s, table) }
+	if slices.ContainsFunc(c.Private, fold) {
+		return false
+	}
+	return slices.Contains(c.Shared, "*") || slices.ContainsFunc(c.Shared, fold)
+}
+
+// parseBackend derives a Backend's dialect, driver and driver DSN from its URL.
+func parseBackend(name, u string) (Backend, error) {
+	b := Backend{Name: name, URL: u}
+	isPostgres := func(s string) bool {
+		return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+	}
+	switch {
+	case isPostgres(u):
+		b.Dialect, b.Driver, b.DSN = "postgres", "pgx", u
+	case strings.HasPrefix(u, "pq:") && isPostgres(u[len("pq:"):]):
+		b.Dialect, b.Driver, b.DSN = "postgres", "pq", u[len("pq:"):]
+	case strings.HasPrefix(u, "mysql://"):
+		b.Dialect, b.Driver, b.DSN = "mysql", "mysql", u[len("mysql://"):]
+		if !strings.Contains(b.DSN, "/") {
+			return b, &ConfigError{Key: "db." + name, Err: fmt.Errorf("malformed mysql DSN %q; want mysql://[user[:password]@][net[(addr)]]/dbname[?params]", Redact(u))}
+		}
+		return b, nil
+	case strings.HasPrefix(u, "sqlite:"):
+		b.Dialect, b.Driver, b.DSN = "sqlite", "sqlite", u[len("sqlite:"):]
+		if b.DSN == "" {
+			return b, &ConfigError{Key: "db." + name, Err: errors.New("empty path; want sqlite:PATH")}
+		}
+		return b, nil
+	default:
+		return b, wrongValueError("db."+name, u, legalValues("db.", nil))
+	}
+	if _, err := url.Parse(b.DSN); err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, password and all
+		}
+		return b, &ConfigError{Key: "db." + name, Err: fmt.Errorf("malformed URL %q: %v", Redact(u), err)}
+	}
+	return b, nil
+}
+
+// validLedger reports whether v is local or a well-formed ledger URL; whether
+// that ledger is available is the connector's business.
+func validLedger(v string) bool {
+	if v == LedgerLocal {
+		return true
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "file":
+		return u.Host == "" && strings.HasPrefix(u.Path, "/")
+	case "nats", "redis":
+		name, ok := strings.CutPrefix(u.Path, "/")
+		return ok && u.Hostname() != "" && name != "" && !strings.Contains(name, "/")
+	}
+	return false
+}
+
+// validTables reports whether list is a non-empty list of table names, or
+// just "*" if star is set, such that FormatDSN can join and ParseDSN split it.
+func validTables(list []string, star bool) bool {
+	for _, t := range list {
+		if t == "" || strings.Contains(t, ",") || trimDSNSpace(t) != t || (t == "*" && !(star && len(list) == 1)) {
+			return false
+		}
+	}
+	return len(list) > 0
+}
+
+// legalValues describes the legal values of key; backends, if any, are the names read may take.
+func legalValues(key string, backends []Backend) string {
+	if vs, ok := enumValues[key]; ok {
+		return strings.Join(vs, ", ")
+	}
+	switch key {
+	case "ledger":
+		return "local, file:///DIR, nats://HOST:PORT/NAME, redis://HOST:PORT/NAME"
+	case "lock_timeout", "down_after":
+		return "a duration > 0 such as 5s or 250ms"
+	case "read":
+		s := "anchor, nearest, or a backend name"
+		if len(backends) > 0 {
+			names := make([]string, len(backends))
+			for i, b := range backends {
+				names[i] = b.Name
+			}
+			s += " (" + strings.Join(names, ", ") + ")"
+		}
+		return s
+	case "shared":
+		return "* or comma-separated table names"
+	case "private":
+		return "comma-separated table names"
+	}
+	return "postgres://, postgresql://, pq:postgres://, mysql://, sqlite:PATH"
+}
+
+// wrongValueError reports an illegal value, redacted, with the legal ones.
+func wrongValueError(key, v, legal string) error {
+	return &ConfigError{Key: key, Err: fmt.Errorf("wrong value %q; supported: %s", Redact(v), legal)}
+}
+
+// dsnPair is one key=value of a DSN; start and end delimit the value as written, quotes included.
+type dsnPair struct {
+	key, value string
+	start, end int
+}
+
+// splitPairs splits a DSN into its pairs, unquoting values.
+func splitPairs(s string) ([]dsnPair, error) {
+	var pairs []dsnPair
+	i := 0
+	for {
+		for i < len(s) && (isDSNSpace(s[i]) || s[i] == ';') {
+			i++
+		}
+		if i == len(s) {
+			return pairs, nil
+		}
+		k := i
+		for i < len(s) && !isDSNSpace(s[i]) && s[i] != ';' && s[i] != '=' {
+			i++
+		}
+		key := s[k:i]
+		if !isDSNKey(key) {
+			// Don't quote the text: it may be the tail of a password cut by a space.
+			return nil, &ConfigError{Err: fmt.Errorf("malformed DSN at byte %d: want key=value pairs; single-quote values that contain whitespace or ';'", k)}
+		}
+		for i < len(s) && isDSNSpace(s[i]) {
+			i++
+		}
+		if i == len(s) || s[i] != '=' {
+			return nil, &ConfigError{Key: key, Err: errors.New(`missing "=" after key`)}
+		}
+		i++
+		for i < len(s) && isDSNSpace(s[i]) {
+			i++
+		}
+		p := dsnPair{key: key, start: i}
+		if i < len(s) && s[i] == '\'' {
+			var b strings.Builder
+			for i++; ; i++ {
+				if i == len(s) {
+					return nil, &ConfigError{Key: key, Err: errors.New("unterminated quoted value")}
+				}
+				c := s[i]
+				if c == '\\' && i+1 < len(s) && (s[i+1] == '\'' || s[i+1] == '\\') {
+					i++
+					c = s[i]
+				} else if c == '\'' {
+					break
+				}
+				b.WriteByte(c)
+			}
+			i++
+			if i < len(s) && !isDSNSpace(s[i]) && s[i] != ';' {
+				return nil, &ConfigError{Key: key, Err: errors.New("want whitespace or ';' after quoted value")}
+			}
+			p.value = b.String()
+		} else {
+			for i < len(s) && !isDSNSpace(s[i]) && s[i] != ';' {
+				i++
+			}
+			p.value = s[p.start:i]
+		}
+		p.end = i
+		pairs = append(pairs, p)
+	}
+}
+
+// quoteValue returns v as a DSN value, single-quoted if splitPairs needs it to be.
+func quoteValue(v string) string {
+	if v != "" && !strings.ContainsFunc(v, func(r rune) bool {
+		return r < 0x80 && (isDSNSpace(byte(r)) || r == ';' || r == '\'' || r == '\\')
+	}) {
+		return v
+	}
+	var b strings.Builder
+	b.WriteByte('\'')
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\'' || v[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(v[i])
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// splitTables splits a comma-separated value, trimming whitespace around items.
+func splitTables(v string) []string {
+	list := strings.Split(v, ",")
+	for i, t := range list {
+		list[i] = trimDSNSpace(t)
+	}
+	return list
+}
+
+// isDSNSpace reports whether c separates DSN pairs: ASCII whitespace, as in libpq.
+func isDSNSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func trimDSNSpace(s string) string { return strings.Trim(s, " \t\n\v\f\r") }
+
+// isBackendName reports whether s is a legal backend name: [A-Za-z0-9_-]+.
+func isBackendName(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-')
+	})
+}
+
+// isDSNKey reports whether s could be a DSN key: a name, possibly dotted.
+func isDSNKey(s string) bool {
+	return s != "" && !slices.ContainsFunc(strings.Split(s, "."), func(p string) bool { return p != "" && !isBackendName(p) })
+}
