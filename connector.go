@@ -115,17 +115,27 @@ type engine struct {
 	an       *router.Analyzer
 	schema   *backend.Schema
 
-	stop          context.CancelFunc
-	appliers      sync.WaitGroup
-	appliersMu    sync.Mutex
-	applierCancel map[string]context.CancelFunc
-	txSeq         counter
+	runCtx   context.Context
+	stop     context.CancelFunc
+	mu       sync.Mutex
+	appliers map[string]*applierRun
+	txSeq    counter
+
+	// afterCommit, if set before an applier starts, runs between each of
+	// its batch commits and the report; an error stops the applier there.
+	// Tests use it to crash an applier at the worst moment.
+	afterCommit func(backend string) error
+}
+
+type applierRun struct {
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	e := &engine{
 		cfg: cfg, log: cfg.Logger, byName: map[string]*backend.Backend{},
-		inflight: map[string]*counter{}, applierCancel: map[string]context.CancelFunc{},
+		inflight: map[string]*counter{}, appliers: map[string]*applierRun{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -164,27 +174,48 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	if err := e.cal.Start(); err != nil {
 		return nil, &LedgerError{Err: err}
 	}
-	var runCtx context.Context
-	runCtx, e.stop = context.WithCancel(context.Background())
+	e.runCtx, e.stop = context.WithCancel(context.Background())
 	for _, b := range e.backends {
-		e.startApplier(runCtx, b)
+		e.startApplier(b)
 	}
 	return e, nil
 }
 
-func (e *engine) startApplier(ctx context.Context, b *backend.Backend) {
-	ctx, cancel := context.WithCancel(ctx)
-	e.appliersMu.Lock()
-	e.applierCancel[b.Name] = cancel
-	e.appliersMu.Unlock()
+// startApplier starts the applier of b, unless it runs.
+func (e *engine) startApplier(b *backend.Backend) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r := e.appliers[b.Name]; r != nil {
+		select {
+		case <-r.done:
+		default:
+			return
+		}
+	}
+	ctx, cancel := context.WithCancel(e.runCtx)
+	r := &applierRun{stop: cancel, done: make(chan struct{})}
+	e.appliers[b.Name] = r
 	a := &backend.Applier{B: b, Cal: e.cal, LedgerID: e.ledger.ID(), Log: e.log, OnApplied: e.applied(b)}
-	e.appliers.Add(1)
+	if hook := e.afterCommit; hook != nil {
+		a.AfterCommit = func() error { return hook(b.Name) }
+	}
 	go func() {
-		defer e.appliers.Done()
+		defer close(r.done)
 		if err := a.Run(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("calibrated: applier stopped", "backend", b.Name, "err", err)
 		}
 	}()
+}
+
+// stopApplier stops the applier of the named backend and waits for it.
+func (e *engine) stopApplier(name string) {
+	e.mu.Lock()
+	r := e.appliers[name]
+	e.mu.Unlock()
+	if r != nil {
+		r.stop()
+		<-r.done
+	}
 }
 
 // applied refreshes the schema once the anchor has applied DDL.
@@ -208,13 +239,16 @@ func (e *engine) close() error {
 	if e.stop != nil {
 		e.stop()
 	}
-	done := make(chan struct{})
-	go func() { e.appliers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		e.log.Warn("calibrated: appliers did not stop within 10s")
+	timeout := time.After(10 * time.Second)
+	e.mu.Lock()
+	for name, r := range e.appliers {
+		select {
+		case <-r.done:
+		case <-timeout:
+			e.log.Warn("calibrated: applier did not stop within 10s", "backend", name)
+		}
 	}
+	e.mu.Unlock()
 	if e.cal != nil {
 		e.cal.Stop()
 	}

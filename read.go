@@ -18,9 +18,6 @@ type counter struct{ atomic.Int64 }
 // backend has no pending write on them (P3). keys nil means "nothing
 // pending at all", for reads that could not be analysed.
 func (e *engine) readBackend(ctx context.Context, keys []ledger.Key) (*backend.Backend, error) {
-	if e.cfg.Consistency == ConsistencyNone {
-		return e.pick(e.candidates()[0]), nil
-	}
 	if e.cfg.Consistency == ConsistencyStrong {
 		if err := e.cal.Sync(ctx); err != nil {
 			return nil, &LedgerError{Err: err}
@@ -28,6 +25,9 @@ func (e *engine) readBackend(ctx context.Context, keys []ledger.Key) (*backend.B
 	}
 	switch e.cfg.Read {
 	case ReadNearest:
+		if e.cfg.Consistency == ConsistencyNone {
+			return e.pick(e.candidates()[0]), nil
+		}
 		name, err := e.cal.WaitAnyClear(ctx, e.candidates(), keys)
 		if err != nil {
 			return nil, err

@@ -51,9 +51,10 @@ type Applier struct {
 	Log      *slog.Logger
 	// OnApplied, if set, runs after each committed batch (schema refresh after DDL).
 	OnApplied func(jobs []*ledger.Job)
-	// crash, if set, runs between a batch's commit and its report; an error
-	// stops the applier there (tests use it to kill an applier).
-	crash func() error
+	// AfterCommit, if set, runs between a batch's commit and its report; an
+	// error stops the applier there. Tests use it to kill an applier at the
+	// worst moment for exactly-once.
+	AfterCommit func() error
 }
 
 // Run applies jobs until ctx is done or the calibrator stops.
@@ -82,8 +83,8 @@ func (a *Applier) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if a.crash != nil {
-			if err := a.crash(); err != nil {
+		if a.AfterCommit != nil {
+			if err := a.AfterCommit(); err != nil {
 				return err
 			}
 		}

@@ -39,7 +39,7 @@ type Job struct {
 
 	h        *holder
 	outcomes map[string]Outcome
-	errs     map[string]error // the backends' own errors, in this process only
+	results  map[string]Result // what this process's appliers saw
 	done     chan struct{}    // closed when every target has applied it
 	anchored chan struct{}    // closed when the anchor has applied it
 }
@@ -358,7 +358,7 @@ func (c *Calibrator) hold(h *holder, keys []Key) {
 func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 	j := &Job{
 		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: c.Anchor(), Tx: ev.Tx, h: h,
-		outcomes: map[string]Outcome{}, errs: map[string]error{},
+		outcomes: map[string]Outcome{}, results: map[string]Result{},
 		done: make(chan struct{}), anchored: make(chan struct{}),
 	}
 	for _, b := range c.backends {
@@ -507,13 +507,24 @@ func (j *Job) Done() <-chan struct{} { return j.done }
 // Anchored is closed when the anchor has applied j (or j is done).
 func (j *Job) Anchored() <-chan struct{} { return j.anchored }
 
-// Result returns a backend's outcome and, if it ran in this process, its
-// own error value. Call it after Anchored or Done is closed.
-func (c *Calibrator) Result(j *Job, backend string) (Outcome, error, bool) {
+// Result is what an applier in this process saw of one job on one backend.
+type Result struct {
+	Outcome
+	Err  error // the backend's own error value, unwrappable
+	Rows any   // rows the statement returned, when the caller asked for them
+}
+
+// Result returns what backend made of j: the applier's own result when it
+// ran in this process, else the outcome from the log. Call it after
+// Anchored or Done is closed; ok is false if backend has not applied j.
+func (c *Calibrator) Result(j *Job, backend string) (r Result, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if r, ok = j.results[backend]; ok {
+		return r, true
+	}
 	o, ok := j.outcomes[backend]
-	return o, j.errs[backend], ok
+	return Result{Outcome: o}, ok
 }
 
 // NextJobs returns up to max admitted jobs for backend in admission order,
@@ -542,15 +553,13 @@ func (c *Calibrator) NextJobs(ctx context.Context, backend string, max int) ([]*
 
 // Report records what backend made of jobs: in this process directly (the
 // errors themselves), and in the log as one Applied event.
-func (c *Calibrator) Report(ctx context.Context, backend string, jobs []*Job, outs []Outcome, errs []error) error {
-	ev := &Event{Type: Applied, Backend: backend, Seqs: make([]Seq, len(jobs)), Outcomes: outs}
+func (c *Calibrator) Report(ctx context.Context, backend string, jobs []*Job, res []Result) error {
+	ev := &Event{Type: Applied, Backend: backend, Seqs: make([]Seq, len(jobs)), Outcomes: make([]Outcome, len(jobs))}
 	c.mu.Lock()
 	q := c.queues[backend]
 	for i, j := range jobs {
-		ev.Seqs[i] = j.Seq
-		if errs[i] != nil {
-			j.errs[backend] = errs[i]
-		}
+		ev.Seqs[i], ev.Outcomes[i] = j.Seq, res[i].Outcome
+		j.results[backend] = res[i]
 		if len(q) > 0 && q[0] == j {
 			q[0] = nil
 			q = q[1:]

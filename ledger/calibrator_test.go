@@ -61,8 +61,7 @@ func applyAll(t *testing.T, c *ledger.Calibrator, backend string) []*ledger.Job 
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs := make([]ledger.Outcome, len(jobs))
-	if err := c.Report(ctx, backend, jobs, outs, make([]error, len(jobs))); err != nil {
+	if err := c.Report(ctx, backend, jobs, make([]ledger.Result, len(jobs))); err != nil {
 		t.Fatal(err)
 	}
 	return jobs

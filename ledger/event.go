@@ -36,8 +36,9 @@ func (t Type) String() string {
 // Args hold driver.Value types only: nil, int64, float64, bool, []byte,
 // string or time.Time.
 type Stmt struct {
-	SQL  string
-	Args []any
+	SQL   string
+	Args  []any
+	Query bool // the caller wants the rows the anchor returns (RETURNING)
 }
 
 // Outcome is what one backend made of one entry (P7 compares them).

@@ -1,0 +1,168 @@
+package calibrated
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/faults"
+	"github.com/calibrated/calibrated/ledger"
+)
+
+// slowSecond returns two backends, the second behind a proxy.
+func slowSecond(t *testing.T) ([]string, *faults.Proxy) {
+	urls := dbtest.Postgres(t, 2)
+	u, err := url.Parse(urls[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faults.New(t, u.Host)
+	return []string{urls[0], p.Through(t, urls[1])}, p
+}
+
+// TestNoMisread is P3: while backend b lags behind a slow link, a read of a
+// row pending there waits and returns the new value, never the old; a read
+// of another row does not wait.
+func TestNoMisread(t *testing.T) {
+	urls, p := slowSecond(t)
+	cl := openCluster(t, urls, "ack=anchor", "read=b")
+	mustExec(t, cl.db, `CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO kv VALUES (1, 0), (2, 0)`)
+	e := cl.engine(t)
+	var v int
+	if err := cl.db.QueryRow(`SELECT v FROM kv WHERE id = $1`, 2).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	p.Latency(t, 200)
+	defer p.Clear()
+	for round := 1; round <= 3; round++ {
+		mustExec(t, cl.db, `UPDATE kv SET v = $2 WHERE id = $1`, 1, round)
+		if !pendingOn(e, "b", ledger.RowKey("kv", "1")) {
+			t.Fatal("the update was applied on b at once; the proxy did not slow it")
+		}
+		if err := cl.db.QueryRow(`SELECT v FROM kv WHERE id = $1`, 2).Scan(&v); err != nil || v != 0 {
+			t.Fatalf("read of row 2: %d, %v", v, err)
+		}
+		if round == 1 && !pendingOn(e, "b", ledger.RowKey("kv", "1")) {
+			t.Error("the read of row 2 returned only after row 1 was applied on b: it waited")
+		}
+		if err := cl.db.QueryRow(`SELECT v FROM kv WHERE id = $1`, 1).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if v != round {
+			t.Fatalf("read of the pending row on b returned %d, want %d: a misread", v, round)
+		}
+	}
+}
+
+// TestMisreadDetectable shows the check above can fail: with
+// consistency=none, reads skip the pending check and see the old value.
+func TestMisreadDetectable(t *testing.T) {
+	urls, p := slowSecond(t)
+	cl := openCluster(t, urls, "ack=anchor", "read=b", "consistency=none")
+	mustExec(t, cl.db, `CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO kv VALUES (1, 0)`)
+	var v int
+	if err := cl.db.QueryRow(`SELECT v FROM kv WHERE id = $1`, 1).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	waitApplied(t, cl)
+	p.Latency(t, 200)
+	defer p.Clear()
+	mustExec(t, cl.db, `UPDATE kv SET v = 1 WHERE id = 1`)
+	if err := cl.db.QueryRow(`SELECT v FROM kv WHERE id = $1`, 1).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != 0 {
+		t.Fatalf("consistency=none read %d; expected the stale 0 while b lags", v)
+	}
+}
+
+// waitApplied waits until no write is pending anywhere.
+func waitApplied(t *testing.T, cl *cluster) {
+	t.Helper()
+	e := cl.engine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, b := range e.backends {
+		if err := e.cal.WaitClear(ctx, b.Name, nil, ""); err != nil {
+			t.Fatalf("backend %s never caught up: %v", b.Name, err)
+		}
+	}
+}
+
+// TestExactlyOnce is P5: an applier killed between batches, and one killed
+// between its commit and its report, apply nothing twice when restarted.
+func TestExactlyOnce(t *testing.T) {
+	cl := newCluster(t, 2, "ack=anchor")
+	mustExec(t, cl.db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
+	waitApplied(t, cl)
+	e := cl.engine(t)
+	b := e.byName["b"]
+
+	// Killed between batches: b falls behind while a goes on.
+	e.stopApplier("b")
+	mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
+	if n := count(t, cl.direct[1]); n != 0 {
+		t.Fatalf("b applied %d with its applier stopped", n)
+	}
+
+	// Killed after committing a batch, before reporting it.
+	var crashes atomic.Int32
+	e.afterCommit = func(string) error {
+		crashes.Add(1)
+		return errors.New("killed")
+	}
+	e.startApplier(b)
+	waitStopped(t, e, "b")
+	if crashes.Load() != 1 {
+		t.Fatalf("applier crashed %d times", crashes.Load())
+	}
+	if n := count(t, cl.direct[1]); n != 1 {
+		t.Fatalf("b has n=%d after its batch committed, want 1", n)
+	}
+	if !pendingOn(e, "b", ledger.RowKey("counter", "1")) {
+		t.Fatal("the unreported batch was released")
+	}
+
+	// Restarted: the same entry comes again and is skipped.
+	e.afterCommit = nil
+	e.startApplier(b)
+	for i := 0; i < 19; i++ {
+		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
+	}
+	waitApplied(t, cl)
+	for i, db := range cl.direct {
+		if n := count(t, db); n != 20 {
+			t.Errorf("backend %c: n = %d, want 20", 'a'+i, n)
+		}
+	}
+}
+
+// waitStopped waits for the applier of name to stop by itself.
+func waitStopped(t *testing.T, e *engine, name string) {
+	t.Helper()
+	e.mu.Lock()
+	r := e.appliers[name]
+	e.mu.Unlock()
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("applier did not stop")
+	}
+}
+
+func count(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT n FROM counter WHERE id = 1`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
