@@ -1,0 +1,36 @@
+package router
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+func FuzzAnalyze(f *testing.F) {
+	if _, err := os.Stat(corpusPath()); err == nil {
+		for _, line := range corpusLines(f) {
+			f.Add(line)
+		}
+	}
+	az := newAnalyzer(f)
+	f.Fuzz(func(t *testing.T, text string) {
+		a, err := az.Analyze(text)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v is not a *ParseError", err)
+			}
+			return
+		}
+		if a.Kind == 0 || a.Text != text {
+			t.Fatalf("Analyze(%q) = kind %v, text %q", text, a.Kind, a.Text)
+		}
+		vals := make([]any, min(a.NumParams, 1<<16))
+		for i := range vals {
+			vals[i] = int64(i % 3)
+		}
+		if _, err := a.Keys(schema, args(vals...)); err != nil && len(vals) == a.NumParams {
+			t.Fatalf("Keys: %v", err)
+		}
+	})
+}
