@@ -115,6 +115,11 @@ type engine struct {
 	an       *router.Analyzer
 	schema   *backend.Schema
 
+	// sharedLedger is set when other processes append to the ledger, so a
+	// linearizable read must first catch up with its tail. With the
+	// in-process ledger every completed write is already known here.
+	sharedLedger bool
+
 	runCtx   context.Context
 	stop     context.CancelFunc
 	mu       sync.Mutex

@@ -18,7 +18,9 @@ type counter struct{ atomic.Int64 }
 // backend has no pending write on them (P3). keys nil means "nothing
 // pending at all", for reads that could not be analysed.
 func (e *engine) readBackend(ctx context.Context, keys []ledger.Key) (*backend.Backend, error) {
-	if e.cfg.Consistency == ConsistencyStrong {
+	if e.cfg.Consistency == ConsistencyStrong && e.sharedLedger {
+		// The read index: everything appended before the read began,
+		// by any process, must be known here first.
 		if err := e.cal.Sync(ctx); err != nil {
 			return nil, &LedgerError{Err: err}
 		}
@@ -59,7 +61,11 @@ func (e *engine) done(b *backend.Backend) { e.inflight[b.Name].Add(-1) }
 
 // candidates lists the backends, least busy first, DSN order breaking ties.
 func (e *engine) candidates() []string {
-	names := slices.Clone(e.cal.Backends())
+	names := e.cal.Backends()
+	if len(names) == 1 {
+		return names
+	}
+	names = slices.Clone(names)
 	slices.SortStableFunc(names, func(a, b string) int {
 		return int(e.inflight[a].Load() - e.inflight[b].Load())
 	})

@@ -48,6 +48,11 @@ func (r *rows) columnTypes() []*sql.ColumnType {
 
 // Columns implements [driver.Rows].
 func (r *rows) Columns() []string {
+	if r.live != nil {
+		if names, err := r.live.Columns(); err == nil {
+			return names
+		}
+	}
 	t := r.columnTypes()
 	names := make([]string, len(t))
 	for i, c := range t {
@@ -88,7 +93,11 @@ func (r *rows) Next(dest []driver.Value) error {
 		return io.EOF
 	}
 	if r.ptrs == nil {
-		n := len(r.columnTypes())
+		cols, err := r.live.Columns()
+		if err != nil {
+			return err
+		}
+		n := len(cols)
 		r.vals, r.ptrs = make([]any, n), make([]any, n)
 		for i := range r.vals {
 			r.ptrs[i] = &r.vals[i]

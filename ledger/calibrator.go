@@ -40,8 +40,8 @@ type Job struct {
 	h        *holder
 	outcomes map[string]Outcome
 	results  map[string]Result // what this process's appliers saw
-	done     chan struct{}    // closed when every target has applied it
-	anchored chan struct{}    // closed when the anchor has applied it
+	done     chan struct{}     // closed when every target has applied it
+	anchored chan struct{}     // closed when the anchor has applied it
 }
 
 // holder holds keys: one Write, or one transaction across its Locks and

@@ -1,0 +1,100 @@
+package calibrated
+
+import (
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
+)
+
+// Benchmarks of DESIGN §11. Each iteration runs the baseline and calibrated
+// back to back, so both see the same machine noise; the benchmark reports
+// each one's time per operation and their throughput ratio
+// (baseline time / calibrated time: 1 is parity, higher is better).
+// Record results in docs/BENCHMARKS.md.
+
+func seedKV(b *testing.B, db *sql.DB, rows int) {
+	b.Helper()
+	mustExec(b, db, `CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)`)
+	mustExec(b, db, `INSERT INTO kv SELECT g, 0 FROM generate_series(1, $1) g ORDER BY g`, rows)
+}
+
+// paired runs base and cal alternately and reports both and their ratio.
+func paired(b *testing.B, base, cal func(i int) error) {
+	b.Helper()
+	// Warm both: connections, prepared statements, caches.
+	for i := 0; i < 50; i++ {
+		if err := base(i); err != nil {
+			b.Fatal(err)
+		}
+		if err := cal(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var tb, tc time.Duration
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
+		if err := base(i); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := cal(i); err != nil {
+			b.Fatal(err)
+		}
+		tb, tc = tb+t1.Sub(t0), tc+time.Since(t1)
+		n++
+	}
+	b.ReportMetric(float64(tb.Nanoseconds())/float64(n), "base-ns/op")
+	b.ReportMetric(float64(tc.Nanoseconds())/float64(n), "calibrated-ns/op")
+	b.ReportMetric(float64(tb)/float64(tc), "ratio")
+}
+
+// BenchmarkPointRead: a read by primary key with nothing pending, through
+// calibrated over three backends against pgx on one backend directly.
+func BenchmarkPointRead(b *testing.B) {
+	cl := openCluster(b, dbtest.Postgres(b, 3))
+	seedKV(b, cl.db, 1000)
+	waitAppliedB(b, cl)
+	read := func(db *sql.DB) func(int) error {
+		return func(i int) error {
+			var v int
+			return db.QueryRow(`SELECT v FROM kv WHERE id = $1`, i%1000+1).Scan(&v)
+		}
+	}
+	paired(b, read(cl.direct[0]), read(cl.db))
+}
+
+// BenchmarkUpdate: a single-row UPDATE by primary key through calibrated
+// over 1, 2 and 3 backends, against one backend directly.
+func BenchmarkUpdate(b *testing.B) {
+	urls := dbtest.Postgres(b, 4)
+	direct := dbtest.Open(b, urls[3:])[0]
+	seedKV(b, direct, 1000)
+	update := func(db *sql.DB) func(int) error {
+		return func(i int) error {
+			_, err := db.Exec(`UPDATE kv SET v = v + 1 WHERE id = $1`, i%1000+1)
+			return err
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		b.Run(fmt.Sprintf("backends=%d", n), func(b *testing.B) {
+			cl := openCluster(b, urls[:n])
+			mustExec(b, cl.db, `DROP TABLE IF EXISTS kv`)
+			seedKV(b, cl.db, 1000)
+			paired(b, update(direct), update(cl.db))
+		})
+	}
+}
+
+func waitAppliedB(b *testing.B, cl *cluster) {
+	b.Helper()
+	e := cl.engine(b)
+	for _, be := range e.backends {
+		if err := e.cal.WaitClear(b.Context(), be.Name, nil, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
