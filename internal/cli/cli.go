@@ -1,0 +1,41 @@
+// Package cli is the calibrated command: Main(ctx, args, stdout, stderr).
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK     = 0 // success; for demo, every check passed
+	ExitFailed = 1 // a check failed: the backends disagree or money was lost
+	ExitUsage  = 2 // bad flags or arguments
+	ExitError  = 3 // could not run: a server unreachable, a database error
+)
+
+const usage = `usage: calibrated <command> [flags]
+
+commands:
+  demo    three databases kept identical under a concurrent bank workload
+
+Run "calibrated <command> -h" for a command's flags.
+`
+
+// Main runs the command line args and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "calibrated: unknown command %q\n\n%s", args[0], usage)
+	return ExitUsage
+}
