@@ -152,7 +152,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	}()
 	names := make([]string, len(cfg.Backends))
 	for i, bc := range cfg.Backends {
-		db, err := sql.Open(bc.Driver, bc.DSN)
+		db, err := sql.Open(sqlDriverName(bc.Driver), bc.DSN)
 		if err != nil {
 			return nil, &BackendError{Backend: bc.Name, Op: "open", Err: err}
 		}
@@ -267,6 +267,14 @@ func (e *engine) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sqlDriverName maps a backend's driver to the name it registers with database/sql.
+func sqlDriverName(d string) string {
+	if d == "pq" {
+		return "postgres" // lib/pq
+	}
+	return d
 }
 
 func (e *engine) anchor() *backend.Backend { return e.byName[e.cal.Anchor()] }

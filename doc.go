@@ -1,0 +1,83 @@
+// Package calibrated is a database/sql driver that makes several
+// independent databases behave as one.
+//
+//	import _ "github.com/calibrated/calibrated"
+//
+//	db, err := sql.Open("calibrated",
+//		"db.east=postgres://app@10.0.0.1/shop db.west=postgres://app@10.0.0.2/shop")
+//
+// Every write to a shared table is admitted into one totally ordered ledger,
+// locked record by record, and applied to every backend in ledger order;
+// every read runs on a backend that has no pending write on the rows it
+// touches. After any workload quiesces, every backend holds the same shared
+// data.
+//
+// # DSN
+//
+// A DSN is a list of key=value pairs separated by whitespace or ';'. Values
+// may be single-quoted, with \' and \\ as escapes (libpq conninfo rules).
+// db.NAME=URL declares a backend; their order is the anchor preference.
+//
+//	db.NAME=postgres://…      PostgreSQL through pgx
+//	db.NAME=pq:postgres://…   PostgreSQL through lib/pq
+//	ledger=local              the in-process ledger (default; the only one so far)
+//	conflict=wait|reject      a write meeting a pending write on its rows waits
+//	                          in arrival order (default) or fails with ErrConflict
+//	lock_timeout=5s           how long a write waits for its rows
+//	ack=all|anchor            a write returns once every backend (default) or the
+//	                          anchor has applied it
+//	consistency=strong|local|none
+//	read=nearest|anchor|NAME  where reads run: the least busy backend with nothing
+//	                          pending on their rows (default), the anchor, or one backend
+//	shared=*|t1,t2  private=t3,t4
+//	                          private tables are served by the anchor alone
+//	unparsed=reject|barrier   what to do with a write the parser cannot read
+//	down_after=2s             accepted; backend failure handling comes later
+//
+// Unknown keys and bad values are [*ConfigError]s that name the key and the
+// legal values. [ParseDSN], [Config.FormatDSN] and [NewConnector] are the
+// programmatic form. Passwords never appear in errors or logs.
+//
+// # Writes
+//
+// An autocommit INSERT, UPDATE or DELETE is analysed (the PostgreSQL parser
+// itself, through pg_query_go), given keys (a row key per primary-key value
+// pinned by = or IN, else the table), appended to the ledger and applied by
+// one applier per backend, in batches, each recording the entries it applied
+// in the table calibrated_applied inside the same transaction, so nothing is
+// applied twice. Exec returns the anchor's RowsAffected; a statement error
+// (a unique violation, say) is the anchor's own error, unwrappable with
+// errors.As. DDL is ordered against everything.
+//
+// Statements whose replay could differ between backends are refused with an
+// [*UnsafeStatementError]: now(), random() and other volatile functions, an
+// INSERT that leaves a serial id or a volatile default to each database, a
+// LIMIT without ORDER BY in a write, an INSERT … SELECT without ORDER BY.
+// Pass such values as parameters.
+//
+// # Transactions
+//
+// A transaction runs on the anchor, the first backend. Each write first locks
+// its keys through the ledger, then executes on the anchor; Commit appends
+// the transaction's statements to the ledger, records the entry as applied in
+// the anchor transaction and commits it, and the other backends replay it in
+// ledger order. Reads inside a transaction wait until the anchor has no
+// pending write on their rows. Savepoints work; what is rolled back never
+// reaches the other backends. Rollback releases the locks.
+//
+// # Consistency
+//
+// Under consistency=strong (the default) a read never returns a row older
+// than a write already acknowledged to any client: it waits while its
+// backend has a pending write on its rows, or goes to a backend that has
+// none. With the in-process ledger this is the same as consistency=local.
+// consistency=none skips the wait: reads may be stale.
+//
+// # Errors
+//
+// [ErrConflict] (SQLSTATE 40001) and [ErrLockTimeout] (55P03) mean nothing
+// was applied: retry. [*BackendError] wraps a backend driver's error
+// (*pgconn.PgError, *pq.Error) with the backend's name. [*LedgerError]
+// matches [ErrLedgerUnavailable]. [*UnsafeStatementError] and
+// [*UnsupportedError] say what to do instead.
+package calibrated
