@@ -103,6 +103,8 @@ func (e *engine) admit(ctx context.Context, t *ledger.Ticket) error {
 		return nil
 	case ledger.Rejected:
 		return ErrConflict
+	case ledger.Deadlock:
+		return ErrDeadlock
 	case ledger.Withdrawn:
 		if why == nil {
 			why = ErrLockTimeout

@@ -19,6 +19,7 @@ const (
 	Admitted
 	Rejected  // conflict=reject met a held key, or a Commit's new keys conflicted
 	Withdrawn // a Cancel reached it while it waited
+	Deadlock  // waiting would have closed a cycle of transactions waiting on each other
 )
 
 // Job is an admitted entry that every target backend applies: a Write, or a
@@ -247,6 +248,8 @@ func (c *Calibrator) apply(seq Seq, ev *Event) {
 			c.admit(r)
 		case ev.Reject:
 			c.decide(t, Rejected, nil)
+		case c.closesCycle(r):
+			c.decide(t, Deadlock, nil)
 		default:
 			c.waiting = append(c.waiting, r)
 		}
@@ -275,6 +278,65 @@ func (c *Calibrator) apply(seq Seq, ev *Event) {
 }
 
 func txID(origin, tx string) string { return "t/" + origin + "/" + tx }
+
+// holderOf names the holder a request adds its keys to: its transaction
+// for a Lock; "" for a Write, which holds nothing while it waits.
+func holderOf(r *request) string {
+	if r.ev.Type == Lock {
+		return txID(r.ev.Origin, r.ev.Tx)
+	}
+	return ""
+}
+
+// closesCycle reports whether r, about to wait, would wait (through other
+// waiters and holders) for its own transaction: a deadlock (DESIGN §4). A
+// waiter waits for every other holder of a conflicting key and for every
+// earlier waiter with a conflicting key (first come, first served); a
+// holder waits for its transaction's waiting request. The newest waiter,
+// r, is the one refused, in every process alike.
+func (c *Calibrator) closesCycle(r *request) bool {
+	own := holderOf(r)
+	if own == "" || c.holders[own] == nil {
+		return false // it holds nothing, so nothing waits for it
+	}
+	seenH := map[string]bool{}
+	seenR := map[*request]bool{}
+	var waitsForOwn func(keys []Key, tx string, pos int) bool
+	waitsForOwn = func(keys []Key, tx string, pos int) bool {
+		for id, h := range c.holders {
+			if id == tx || seenH[id] || !overlaps(h.keys, keys) {
+				continue
+			}
+			if id == own {
+				return true
+			}
+			seenH[id] = true
+			for i, w := range c.waiting {
+				if holderOf(w) == id && !seenR[w] {
+					seenR[w] = true
+					if waitsForOwn(w.ev.Keys, id, i) {
+						return true
+					}
+				}
+			}
+		}
+		for i, p := range c.waiting[:pos] {
+			ptx := holderOf(p)
+			if (tx != "" && ptx == tx) || seenR[p] || !overlaps(p.ev.Keys, keys) {
+				continue
+			}
+			if ptx == own {
+				return true
+			}
+			seenR[p] = true
+			if waitsForOwn(p.ev.Keys, ptx, i) {
+				return true
+			}
+		}
+		return false
+	}
+	return waitsForOwn(without(r.ev.Keys, c.holders[own].keys), own, len(c.waiting))
+}
 
 // blocked reports whether r must wait: a key held by another holder, or by
 // a request that arrived before it and still waits (first come, first served).
@@ -680,6 +742,8 @@ func (d Decision) String() string {
 		return "rejected"
 	case Withdrawn:
 		return "withdrawn"
+	case Deadlock:
+		return "deadlock"
 	}
 	return fmt.Sprintf("decision(%d)", d)
 }

@@ -224,3 +224,43 @@ func TestConflicts(t *testing.T) {
 		}
 	}
 }
+
+func TestDeadlock(t *testing.T) {
+	c := start(t, "a")
+	lock := func(tx string, k ledger.Key) *ledger.Ticket {
+		return submit(t, c, &ledger.Event{Type: ledger.Lock, Tx: tx, Keys: []ledger.Key{k}})
+	}
+	if decided(t, lock("1", row1)) != ledger.Admitted || decided(t, lock("2", row2)) != ledger.Admitted {
+		t.Fatal("first locks not admitted")
+	}
+	w := lock("1", row2) // 1 waits for 2
+	undecided(t, c, w)
+	if d := decided(t, lock("2", row1)); d != ledger.Deadlock { // 2 would wait for 1
+		t.Fatalf("closing the cycle gave %v, want deadlock", d)
+	}
+	// The victim gives up; the survivor goes on.
+	if _, err := c.Append(context.Background(), &ledger.Event{Type: ledger.Abort, Tx: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := decided(t, w); d != ledger.Admitted {
+		t.Fatalf("survivor %v", d)
+	}
+
+	// Through a waiting autocommit write: 3 holds row 3, a write on row 3
+	// waits for 3, and 3 then asks for the table, behind that write.
+	row3 := ledger.RowKey("u", "3")
+	if decided(t, lock("3", row3)) != ledger.Admitted {
+		t.Fatal("lock 3")
+	}
+	wr := submit(t, c, write(row3))
+	undecided(t, c, wr)
+	if d := decided(t, lock("3", ledger.TableKey("u"))); d != ledger.Deadlock {
+		t.Fatalf("cycle through a waiting write gave %v, want deadlock", d)
+	}
+	// No false alarm: a transaction waiting on another that waits on nobody.
+	if decided(t, lock("4", ledger.RowKey("v", "1"))) != ledger.Admitted {
+		t.Fatal("lock 4")
+	}
+	l5 := lock("5", ledger.RowKey("v", "1"))
+	undecided(t, c, l5)
+}
