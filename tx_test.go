@@ -3,7 +3,13 @@ package calibrated
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
 )
@@ -71,4 +77,105 @@ func TestTransactions(t *testing.T) {
 		}
 	}
 	dbtest.Converged(t, cl.direct, "acct")
+}
+
+// TestBank moves money between accounts in transactions that read both
+// balances and update them in random order, so transactions deadlock;
+// they retry on ErrConflict and ErrDeadlock. The total is preserved and the
+// backends are identical, and deadlocks are reported at once, not after
+// lock_timeout.
+func TestBank(t *testing.T) {
+	for _, tc := range []struct {
+		policy   string
+		accounts int
+	}{{"wait", 100}, {"reject", 100}, {"wait", 5}} {
+		policy, accounts := tc.policy, tc.accounts
+		t.Run(fmt.Sprintf("%s-%d", policy, accounts), func(t *testing.T) {
+			cl := newCluster(t, 3, "conflict="+policy, "lock_timeout=20s")
+			mustExec(t, cl.db, `CREATE TABLE acct (id int PRIMARY KEY, bal bigint NOT NULL)`)
+			mustExec(t, cl.db, `INSERT INTO acct SELECT g, 1000 FROM generate_series(1, $1) g ORDER BY g`, accounts)
+			var done, retried, deadlocks atomic.Int64
+			var slowest atomic.Int64
+			deadline := time.Now().Add(3 * time.Second)
+			var wg sync.WaitGroup
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func(seed uint64) {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(seed, 7))
+					for time.Now().Before(deadline) {
+						a, b := 1+r.IntN(accounts), 1+r.IntN(accounts)
+						if a == b {
+							continue
+						}
+						start := time.Now()
+						err := bankTransfer(cl.db, a, b, int64(1+r.IntN(20)), r.IntN(2) == 0)
+						switch {
+						case err == nil:
+							done.Add(1)
+						case errors.Is(err, ErrDeadlock):
+							deadlocks.Add(1)
+							if d := time.Since(start); d > time.Duration(slowest.Load()) {
+								slowest.Store(int64(d))
+							}
+							retried.Add(1)
+						case errors.Is(err, ErrConflict):
+							retried.Add(1)
+						default:
+							t.Errorf("transfer: %v", err)
+							return
+						}
+					}
+				}(uint64(g))
+			}
+			wg.Wait()
+			t.Logf("conflict=%s: %d transfers, %d retried, %d deadlocks (slowest transaction ending in a deadlock: %v)",
+				policy, done.Load(), retried.Load(), deadlocks.Load(), time.Duration(slowest.Load()))
+			if done.Load() == 0 {
+				t.Fatal("no transfer succeeded")
+			}
+			if policy == "wait" && accounts <= 5 && deadlocks.Load() == 0 {
+				t.Error("no deadlock among 8 clients on 5 accounts: is detection working?")
+			}
+			if time.Duration(slowest.Load()) > 5*time.Second {
+				t.Errorf("a deadlock took %v to report; lock_timeout is 20s", time.Duration(slowest.Load()))
+			}
+			waitApplied(t, cl)
+			for i, db := range cl.direct {
+				var sum int64
+				if err := db.QueryRow(`SELECT sum(bal) FROM acct`).Scan(&sum); err != nil || sum != int64(accounts)*1000 {
+					t.Errorf("backend %c: total %d, %v; want %d", 'a'+i, sum, err, accounts*1000)
+				}
+			}
+			dbtest.Converged(t, cl.direct, "acct")
+		})
+	}
+}
+
+func bankTransfer(db *sql.DB, from, to int, amount int64, fromFirst bool) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var bf, bt int64
+	if err := tx.QueryRow(`SELECT bal FROM acct WHERE id = $1`, from).Scan(&bf); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(`SELECT bal FROM acct WHERE id = $1`, to).Scan(&bt); err != nil {
+		return err
+	}
+	if bf < amount {
+		return tx.Commit()
+	}
+	steps := [][2]int64{{int64(from), -amount}, {int64(to), amount}}
+	if !fromFirst {
+		steps[0], steps[1] = steps[1], steps[0]
+	}
+	for _, s := range steps {
+		if _, err := tx.Exec(`UPDATE acct SET bal = bal + $2 WHERE id = $1`, s[0], s[1]); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }

@@ -46,7 +46,8 @@ type Job struct {
 }
 
 // holder holds keys: one Write, or one transaction across its Locks and
-// Commit. Its keys are pending on every backend in pendingOn.
+// Commit. Once it has a job, its keys are pending on every backend in
+// pendingOn until that backend has applied the job.
 type holder struct {
 	id        string
 	keys      []Key
@@ -409,12 +410,12 @@ func (c *Calibrator) newHolder(id string) *holder {
 	return h
 }
 
+// hold adds keys to a holder. They become pending on backends only with
+// the holder's job: until a transaction commits, its writes exist only in
+// the anchor's open transaction, invisible to every read.
 func (c *Calibrator) hold(h *holder, keys []Key) {
 	h.keys = append(h.keys, keys...)
 	c.held.add(keys)
-	for b := range h.pendingOn {
-		c.pending[b].add(keys)
-	}
 }
 
 func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
@@ -427,6 +428,7 @@ func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 		if h.pendingOn[b] {
 			j.Targets = append(j.Targets, b)
 			c.queues[b] = append(c.queues[b], j)
+			c.pending[b].add(h.keys)
 		}
 	}
 	if t != nil && t.hold != nil {
@@ -522,8 +524,10 @@ func (c *Calibrator) applied(backend string, seq Seq, o Outcome) {
 
 // release drops a holder's keys everywhere and finishes its job.
 func (c *Calibrator) release(h *holder) {
-	for b := range h.pendingOn {
-		c.pending[b].remove(h.keys)
+	if h.job != nil {
+		for b := range h.pendingOn {
+			c.pending[b].remove(h.keys)
+		}
 	}
 	clear(h.pendingOn)
 	c.held.remove(h.keys)
