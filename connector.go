@@ -114,6 +114,7 @@ type engine struct {
 	cal      *ledger.Calibrator
 	an       *router.Analyzer
 	schema   *backend.Schema
+	rewrites rewriteCache
 
 	// sharedLedger is set when other processes append to the ledger, so a
 	// linearizable read must first catch up with its tail. With the
@@ -232,12 +233,18 @@ func (e *engine) applied(b *backend.Backend) func([]*ledger.Job) {
 		for _, j := range jobs {
 			for _, k := range j.Keys {
 				if k.IsAll() {
-					e.schema.Invalidate()
+					e.schemaChanged()
 					return
 				}
 			}
 		}
 	}
+}
+
+// schemaChanged forgets what was derived from the anchor's schema.
+func (e *engine) schemaChanged() {
+	e.schema.Invalidate()
+	e.rewrites.reset()
 }
 
 func (e *engine) close() error {

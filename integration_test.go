@@ -108,22 +108,97 @@ func TestReadWriteThrough(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	cl := newCluster(t, 2)
 	mustExec(t, cl.db, `CREATE TABLE s (id bigserial PRIMARY KEY, at timestamptz, v text)`)
-	mustExec(t, cl.db, `INSERT INTO s (id, v) VALUES (1, 'a')`)
+	mustExec(t, cl.db, `INSERT INTO s (id, v) VALUES (1, 'a'), (2, 'b')`)
 	for _, q := range []string{
-		`UPDATE s SET at = now() WHERE id = 1`,
-		`INSERT INTO s (v) VALUES ('generated id')`,
-		`DELETE FROM s WHERE id IN (SELECT id FROM s LIMIT 1)`,
+		`UPDATE s SET v = random()::text`,                       // per row, every row
+		`INSERT INTO s (v) SELECT v FROM s ORDER BY id`,          // generated ids for rows we cannot count
+		`UPDATE s SET v = nextval('s_id_seq')::text WHERE id = 1`, // a sequence outside an INSERT's default
+		`DELETE FROM s WHERE id IN (SELECT id FROM s LIMIT 1)`,   // which row is "first" differs
+		`INSERT INTO s DEFAULT VALUES`,
 	} {
 		_, err := cl.db.Exec(q)
 		var unsafe *UnsafeStatementError
 		if !errors.As(err, &unsafe) {
 			t.Errorf("%s: %v, want *UnsafeStatementError", q, err)
+		} else if unsafe.Fix == "" || unsafe.Fragment == "" {
+			t.Errorf("%s: refusal %q does not name the fragment and the fix", q, err)
 		}
 	}
 	if _, err := cl.db.Exec(`THIS IS NOT SQL`); err == nil {
 		t.Error("unparsable write accepted")
 	}
+	var n int
+	if err := cl.direct[1].QueryRow(`SELECT count(*) FROM s`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("backend b has %d rows, %v; the refusals changed something", n, err)
+	}
 	dbtest.Converged(t, cl.direct, "s")
+}
+
+// TestGeneratedValues: serial ids, volatile defaults and now() in
+// statements end identical on every backend, and sequences stay ahead.
+func TestGeneratedValues(t *testing.T) {
+	cl := newCluster(t, 3)
+	mustExec(t, cl.db, `CREATE TABLE ev (id bigserial PRIMARY KEY, uid uuid NOT NULL DEFAULT gen_random_uuid(),
+		at timestamptz DEFAULT now(), note text, touched timestamptz)`)
+	var id int64
+	if err := cl.db.QueryRow(`INSERT INTO ev (note) VALUES ($1) RETURNING id`, "one").Scan(&id); err != nil || id != 1 {
+		t.Fatalf("first id = %d, %v; want 1", id, err)
+	}
+	rows, err := cl.db.Query(`INSERT INTO ev (note) VALUES ($1), ($2), ($3) RETURNING id, uid`, "a", "b", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&id, &uid); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) != 3 || ids[0] != 2 || ids[2] != 4 {
+		t.Fatalf("batch ids %v, want [2 3 4]", ids)
+	}
+	mustExec(t, cl.db, `UPDATE ev SET touched = now(), note = note || '!' WHERE id = $1`, 2)
+	mustExec(t, cl.db, `UPDATE ev SET touched = CURRENT_TIMESTAMP`)
+	tx, err := cl.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.QueryRow(`INSERT INTO ev (note) VALUES ('in tx') RETURNING id`).Scan(&id); err != nil || id != 5 {
+		t.Fatalf("id in transaction = %d, %v; want 5", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Concurrent inserts: unique ids everywhere.
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				if _, err := cl.db.Exec(`INSERT INTO ev (note) VALUES ('concurrent')`); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitApplied(t, cl)
+	dbtest.Converged(t, cl.direct, "ev")
+	// Every backend's sequence is past every id, so any could be anchor next.
+	for i, db := range cl.direct {
+		var last, max int64
+		if err := db.QueryRow(`SELECT pg_sequence_last_value('ev_id_seq'), (SELECT max(id) FROM ev)`).Scan(&last, &max); err != nil {
+			t.Fatal(err)
+		}
+		if max != 85 || last < max {
+			t.Errorf("backend %c: sequence at %d, max id %d; want max 85 and the sequence at or past it", 'a'+i, last, max)
+		}
+	}
 }
 
 // workload runs random inserts, updates and deletes by primary key over

@@ -28,6 +28,7 @@ type tx struct {
 	ro     bool
 
 	locked     bool
+	ddl        bool
 	keys       []ledger.Key
 	stmts      []ledger.Stmt
 	savepoints []savepoint
@@ -49,48 +50,77 @@ func (e *engine) begin(ctx context.Context, c *conn, opts driver.TxOptions) (*tx
 }
 
 func (t *tx) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	a, err := t.statement(ctx, query, args)
-	if err != nil || a == nil {
+	st, err := t.statement(ctx, query, args)
+	if err != nil || st == nil {
 		return result{}, err
 	}
-	res, err := t.atx.ExecContext(ctx, query, namedArgs(args)...)
+	if err := t.pre(ctx, st); err != nil {
+		return nil, err
+	}
+	res, err := t.atx.ExecContext(ctx, st.text, namedArgs(st.args)...)
 	if err != nil {
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
 	}
-	t.record(a, args, false)
+	t.record(st)
 	return res, nil
 }
 
 func (t *tx) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	a, err := t.statement(ctx, query, args)
+	st, err := t.statement(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
-	if a == nil {
+	if st == nil {
 		return &rows{buf: &backend.Buffered{}}, nil
 	}
-	r, err := t.atx.QueryContext(ctx, query, namedArgs(args)...)
+	if err := t.pre(ctx, st); err != nil {
+		return nil, err
+	}
+	r, err := t.atx.QueryContext(ctx, st.text, namedArgs(st.args)...)
 	if err != nil {
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
 	}
-	t.record(a, args, true)
+	t.record(st)
 	return newRows(r, nil), nil
 }
 
+// txStmt is one statement of a transaction as the anchor runs it: for a
+// write, made deterministic (plan), so the other backends replay it exactly.
+type txStmt struct {
+	text string
+	args []driver.NamedValue
+	p    *plan // nil for reads and private tables
+}
+
+// pre runs a write's preparatory statements (sequence moves) on the anchor.
+func (t *tx) pre(ctx context.Context, st *txStmt) error {
+	if st.p == nil {
+		return nil
+	}
+	for _, s := range st.p.pre {
+		if _, err := t.atx.ExecContext(ctx, s.SQL, s.Args...); err != nil {
+			return &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
+		}
+	}
+	return nil
+}
+
 // statement prepares one statement of the transaction: reads wait for the
-// anchor to have no pending write on their keys, writes lock theirs.
-// Savepoint statements are run here and give a nil analysis.
-func (t *tx) statement(ctx context.Context, query string, args []driver.NamedValue) (*router.Analysis, error) {
+// anchor to have no pending write on their keys, writes are made
+// deterministic and lock their keys. Savepoint statements are run here and
+// give nil.
+func (t *tx) statement(ctx context.Context, query string, args []driver.NamedValue) (*txStmt, error) {
 	e := t.e
+	st := &txStmt{text: query, args: args}
 	a, err := e.an.Analyze(query)
 	if err != nil {
 		if !looksLikeRead(query) {
 			return nil, parseRefusal(err)
 		}
-		return &router.Analysis{Text: query, Kind: router.Read}, e.cal.WaitClear(ctx, t.anchor.Name, nil, t.id)
+		return st, e.cal.WaitClear(ctx, t.anchor.Name, nil, t.id)
 	}
 	if private, err := e.private(a); err != nil || private {
-		return a, err
+		return st, err
 	}
 	switch a.Kind {
 	case router.Read:
@@ -98,19 +128,20 @@ func (t *tx) statement(ctx context.Context, query string, args []driver.NamedVal
 		if err != nil {
 			return nil, err
 		}
-		return a, e.cal.WaitClear(ctx, t.anchor.Name, keys, t.id)
+		return st, e.cal.WaitClear(ctx, t.anchor.Name, keys, t.id)
 	case router.Write, router.DDL:
 		if t.ro {
-			return a, nil // the anchor refuses it
+			return st, nil // the anchor refuses it
 		}
-		keys, err := e.prepareWrite(ctx, a, args)
+		p, err := e.planWrite(ctx, a, args)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ledgerArgs(args); err != nil {
+		if _, err := p.stmts(false); err != nil {
 			return nil, err
 		}
-		return a, t.lock(ctx, keys)
+		st.text, st.args, st.p = p.a.Text, p.args, p
+		return st, t.lock(ctx, p.keys)
 	case router.Savepoint, router.RollbackTo, router.Release:
 		if _, err := t.atx.ExecContext(ctx, query); err != nil {
 			return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
@@ -136,15 +167,15 @@ func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
 }
 
 // record keeps a write for the Commit entry.
-func (t *tx) record(a *router.Analysis, args []driver.NamedValue, query bool) {
-	if a.Kind != router.Write && a.Kind != router.DDL {
+func (t *tx) record(st *txStmt) {
+	if st.p == nil {
 		return
 	}
-	if private, _ := t.e.private(a); private {
-		return
+	stmts, _ := st.p.stmts(false)
+	t.stmts = append(t.stmts, stmts...)
+	if st.p.a.Kind == router.DDL {
+		t.ddl = true
 	}
-	vals, _ := ledgerArgs(args)
-	t.stmts = append(t.stmts, ledger.Stmt{SQL: a.Text, Args: vals})
 }
 
 func (t *tx) savepoint(a *router.Analysis) {
@@ -211,7 +242,7 @@ func (t *tx) Commit() error {
 	if err != nil {
 		e.log.Warn("calibrated: anchor commit failed; the anchor's applier replays the entry", "tx", t.id, "seq", tk.Seq, "err", err)
 	}
-	r, err := e.await(ctx, tk.Job(), false)
+	r, err := e.await(ctx, tk.Job(), t.ddl)
 	if err != nil {
 		return err
 	}

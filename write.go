@@ -16,18 +16,18 @@ import (
 // append a Write, wait for admission, wait for the appliers, and return the
 // anchor's outcome. wantRows asks the anchor for the rows RETURNING gives.
 func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.NamedValue, wantRows bool) (ledger.Result, error) {
-	keys, err := e.prepareWrite(ctx, a, args)
+	p, err := e.planWrite(ctx, a, args)
 	if err != nil {
 		return ledger.Result{}, err
 	}
-	vals, err := ledgerArgs(args)
+	stmts, err := p.stmts(wantRows)
 	if err != nil {
 		return ledger.Result{}, err
 	}
 	t, err := e.cal.Submit(ctx, &ledger.Event{
 		Type:   ledger.Write,
-		Keys:   keys,
-		Stmts:  []ledger.Stmt{{SQL: a.Text, Args: vals, Query: wantRows}},
+		Keys:   p.keys,
+		Stmts:  stmts,
 		Reject: e.cfg.Conflict == ConflictReject,
 	})
 	if err != nil {
@@ -37,21 +37,6 @@ func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.Na
 		return ledger.Result{}, err
 	}
 	return e.await(ctx, t.Job(), a.Kind == router.DDL)
-}
-
-// prepareWrite refuses what cannot be replayed (P6) and binds the keys.
-func (e *engine) prepareWrite(ctx context.Context, a *router.Analysis, args []driver.NamedValue) ([]ledger.Key, error) {
-	if err := e.checkDeterministic(ctx, a); err != nil {
-		return nil, err
-	}
-	keys, err := a.Keys(e.schema, args)
-	if err != nil {
-		return nil, err
-	}
-	if len(keys) == 0 {
-		keys = []ledger.Key{ledger.All}
-	}
-	return keys, nil
 }
 
 // await waits for the job as ack asks and returns the anchor's result.
@@ -66,7 +51,7 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 		return ledger.Result{}, fmt.Errorf("calibrated: admitted as entry %d, which will be applied, but stopped waiting: %w", j.Seq, ctx.Err())
 	}
 	if ddl {
-		e.schema.Invalidate()
+		e.schemaChanged()
 	}
 	r, ok := e.cal.Result(j, j.Anchor)
 	if !ok {
@@ -112,53 +97,6 @@ func (e *engine) admit(ctx context.Context, t *ledger.Ticket) error {
 		return why
 	}
 	return &LedgerError{Seq: uint64(t.Seq), Err: errors.New("no decision from the calibrator")}
-}
-
-// checkDeterministic refuses statements whose replay could differ between
-// backends (DESIGN §6). Generated values are captured from the anchor in a
-// later version; until then they are refused.
-func (e *engine) checkDeterministic(ctx context.Context, a *router.Analysis) error {
-	unsafe := func(frag, reason, fix string) error {
-		return &UnsafeStatementError{Query: a.Text, Fragment: frag, Reason: reason, Fix: fix}
-	}
-	if a.Multi {
-		return unsafe(a.Text, "holds several statements", "send one statement per call")
-	}
-	if len(a.Volatile) > 0 {
-		return unsafe(a.Volatile[0], "gives a different value on every backend", "compute the value in the application and pass it as a parameter")
-	}
-	if a.Unordered != "" {
-		return unsafe(a.Unordered, "makes the rows affected depend on each backend's physical order", "add an ORDER BY over a unique key")
-	}
-	for _, t := range a.Tables {
-		if !t.Target || t.InsertRows == nil && t.InsertCols == nil {
-			continue
-		}
-		info, err := e.schema.Table(ctx, t.Name)
-		if err != nil {
-			return &BackendError{Backend: e.anchor().Name, Op: "read schema", Err: err}
-		}
-		if info == nil {
-			continue
-		}
-		for col, def := range info.Volatile {
-			if t.InsertCols != nil && !contains(t.InsertCols, col) {
-				return unsafe(fmt.Sprintf("column %s.%s (default %s)", t.Name, col, def),
-					"would be generated separately on every backend",
-					"give "+col+" a value explicitly")
-			}
-		}
-	}
-	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ledgerArgs takes the values of a statement's arguments for the ledger.

@@ -11,8 +11,32 @@ import (
 
 // Table is what the driver needs to know about one table.
 type Table struct {
-	PrimaryKey []string          // lower-cased, in key order
-	Volatile   map[string]string // column -> its non-deterministic default (nextval, now(), …)
+	PrimaryKey []string    // lower-cased, in key order
+	Generated  []Generated // columns whose default differs on every backend, in column order
+}
+
+// Generated is a column whose default gives a different value on every
+// backend: a serial or identity column, or a volatile default such as
+// now() or gen_random_uuid(). The driver evaluates Expr on the anchor and
+// replays the values it gives as literals everywhere.
+type Generated struct {
+	Column   string // lower-cased
+	Name     string // as stored, for rewriting statements
+	Type     string // as format_type prints it
+	Expr     string // an expression giving a fresh value: the default, or nextval of the identity's sequence
+	Sequence string // the sequence behind it, if any, kept ahead on every backend
+	Always   bool   // GENERATED ALWAYS AS IDENTITY: inserts need OVERRIDING SYSTEM VALUE
+	Position int    // 1-based among the table's columns, for INSERTs without a column list
+}
+
+// Column returns the generated column named col, if any.
+func (t *Table) Column(col string) *Generated {
+	for i := range t.Generated {
+		if t.Generated[i].Column == col {
+			return &t.Generated[i]
+		}
+	}
+	return nil
 }
 
 // Schema is the anchor's schema, read on first use and after DDL. It is
@@ -67,7 +91,7 @@ func loadPostgres(ctx context.Context, db *sql.DB) (map[string]*Table, error) {
 	get := func(name string) *Table {
 		t := tables[name]
 		if t == nil {
-			t = &Table{Volatile: map[string]string{}}
+			t = &Table{}
 			tables[name] = t
 		}
 		return t
@@ -98,26 +122,40 @@ ORDER BY 1, k.ord`)
 		return nil, err
 	}
 	rows, err = db.QueryContext(ctx, `
-SELECT CASE WHEN table_schema = 'public' THEN table_name ELSE table_schema || '.' || table_name END,
-       column_name, coalesce(column_default, ''), is_identity
-FROM information_schema.columns
-WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
-  AND (column_default IS NOT NULL OR is_identity = 'YES')`)
+SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
+       a.attname, format_type(a.atttypid, a.atttypmod),
+       coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attidentity::text,
+       coalesce(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname), ''),
+       (SELECT count(*) FROM pg_attribute p WHERE p.attrelid = a.attrelid AND p.attnum > 0 AND p.attnum <= a.attnum AND NOT p.attisdropped)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND (d.adbin IS NOT NULL OR a.attidentity <> '')
+ORDER BY 1, a.attnum`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var table, col, def, identity string
-		if err := rows.Scan(&table, &col, &def, &identity); err != nil {
+		var table string
+		var g Generated
+		var identity string
+		if err := rows.Scan(&table, &g.Name, &g.Type, &g.Expr, &identity, &g.Sequence, &g.Position); err != nil {
 			return nil, err
 		}
-		if identity == "YES" {
-			def = "GENERATED AS IDENTITY"
+		g.Column = strings.ToLower(g.Name)
+		switch {
+		case identity != "":
+			g.Expr = "nextval('" + strings.ReplaceAll(g.Sequence, "'", "''") + "'::regclass)"
+			g.Always = identity == "a"
+		case !volatileDefault.MatchString(g.Expr):
+			continue
 		}
-		if identity == "YES" || volatileDefault.MatchString(def) {
-			get(table).Volatile[strings.ToLower(col)] = def
-		}
+		t := get(table)
+		t.Generated = append(t.Generated, g)
 	}
 	return tables, rows.Err()
 }

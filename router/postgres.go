@@ -11,15 +11,29 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// parsePostgres analyses text with the PostgreSQL parser.
+// parsePostgres analyses text with the PostgreSQL parser, and computes the
+// rewrite of its volatile fragments while the parse tree is at hand.
 func parsePostgres(text string) (*Analysis, error) {
+	a, tree, err := analyzePostgres(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Volatile) > 0 {
+		a.rewrite, a.rewriteErr = rewritePostgres(a, tree)
+	}
+	a.rewriteDone = true
+	return a, nil
+}
+
+// analyzePostgres analyses text and returns its parse tree too.
+func analyzePostgres(text string) (*Analysis, *pg.ParseResult, error) {
 	if strings.IndexByte(text, 0) >= 0 {
 		// The parser reads a C string and would silently stop at the NUL.
-		return nil, &ParseError{Text: text, Err: errors.New("statement contains a NUL byte")}
+		return nil, nil, &ParseError{Text: text, Err: errors.New("statement contains a NUL byte")}
 	}
 	tree, err := pg.Parse(text)
 	if err != nil {
-		return nil, &ParseError{Text: text, Err: err}
+		return nil, nil, &ParseError{Text: text, Err: err}
 	}
 	a := &Analysis{Text: text, Kind: Session, Multi: len(tree.Stmts) > 1}
 	w := walker{text: text}
@@ -44,7 +58,7 @@ func parsePostgres(text string) (*Analysis, error) {
 			a.Unordered = "SKIP LOCKED"
 		}
 	}
-	return a, nil
+	return a, tree, nil
 }
 
 // rank orders the kinds a multi-statement text is summarised by.
@@ -611,8 +625,7 @@ func (w *walker) insert(s *pg.InsertStmt) {
 	w.writes++
 	base := w.with(s.WithClause)
 	sel := s.SelectStmt.GetSelectStmt()
-	values := sel != nil && len(sel.ValuesLists) > 0 && len(sel.FromClause) == 0 && sel.WithClause == nil &&
-		sel.Op <= pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil && sel.LimitOffset == nil
+	values := valuesOnly(sel)
 	if sel != nil && !values && (len(sel.FromClause) > 0 || sel.Op > pg.SetOperation_SETOP_NONE) && len(sel.SortClause) == 0 {
 		w.insertSelect = true
 	}

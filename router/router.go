@@ -88,7 +88,8 @@ type Analysis struct {
 	// and the arguments, as they appear in the text, each once: "now()",
 	// "CURRENT_TIMESTAMP", "random()", "nextval('s')", "'now'" cast to a
 	// date/time type, and values that differ between databases such as
-	// "current_user" and "version()".
+	// "current_user" and "version()". [Analysis.Rewritten] says how to
+	// make them deterministic, or why that cannot be done.
 	Volatile []string
 	// Returning reports that a write yields rows: INSERT, UPDATE, DELETE
 	// or MERGE ... RETURNING, or a SELECT whose CTEs write.
@@ -108,6 +109,11 @@ type Analysis struct {
 	ReadOnly  bool   // for Begin: BEGIN / START TRANSACTION READ ONLY
 
 	all bool // the statement reaches beyond the tables it names (TRUNCATE ... CASCADE): Keys gives ledger.All
+
+	// The result of Rewritten, computed with the analysis.
+	rewrite     *Rewrite
+	rewriteErr  error
+	rewriteDone bool
 }
 
 // ParseError is returned for text the dialect's parser rejects.

@@ -1,0 +1,291 @@
+package calibrated
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/router"
+)
+
+// plan is a write made deterministic (DESIGN §6): the statement every
+// backend replays, its arguments, statements to run before it, and its keys.
+type plan struct {
+	a    *router.Analysis
+	args []driver.NamedValue
+	pre  []ledger.Stmt
+	keys []ledger.Key
+}
+
+// stmts returns the ledger statements of p; query asks for the rows of the main one.
+func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
+	vals, err := ledgerArgs(p.args)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]ledger.Stmt(nil), p.pre...), ledger.Stmt{SQL: p.a.Text, Args: vals, Query: query}), nil
+}
+
+// planWrite makes a write deterministic or refuses it (P6), and binds its keys:
+//   - now(), random(), gen_random_uuid() and their kin become parameters
+//     whose values are fixed here, once;
+//   - an INSERT … VALUES that leaves a serial/identity column or a volatile
+//     default to the database gets those values from the anchor first (its
+//     sequences are the one source of ids) and sets them explicitly, and
+//     every backend's sequence is moved past them;
+//   - anything else that could differ between backends is refused.
+func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []driver.NamedValue) (*plan, error) {
+	p := &plan{a: a, args: args}
+	if a.Multi {
+		return nil, unsafe(a, a.Text, "holds several statements", "send one statement per call")
+	}
+	if a.Unordered != "" {
+		return nil, unsafe(a, a.Unordered, "makes the rows affected depend on each backend's physical order", "add an ORDER BY over a unique key")
+	}
+	if err := e.fixVolatile(p); err != nil {
+		return nil, err
+	}
+	if err := e.fixGenerated(ctx, p); err != nil {
+		return nil, err
+	}
+	keys, err := p.a.Keys(e.schema, p.args)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		keys = []ledger.Key{ledger.All}
+	}
+	p.keys = keys
+	return p, nil
+}
+
+func unsafe(a *router.Analysis, frag, reason, fix string) error {
+	return &UnsafeStatementError{Query: a.Text, Fragment: frag, Reason: reason, Fix: fix}
+}
+
+// fixVolatile replaces volatile function calls with parameters fixed now.
+func (e *engine) fixVolatile(p *plan) error {
+	if len(p.a.Volatile) == 0 {
+		return nil
+	}
+	rw, err := p.a.Rewritten()
+	if err != nil {
+		var ue *router.UnsafeError
+		if errors.As(err, &ue) {
+			return unsafe(p.a, ue.Fragment, ue.Reason, ue.Fix)
+		}
+		return err
+	}
+	if rw == nil {
+		return nil
+	}
+	a, err := e.an.Analyze(rw.Text)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	args := append(make([]driver.NamedValue, 0, len(p.args)+len(rw.Gens)), p.args...)
+	for i, g := range rw.Gens {
+		args = append(args, driver.NamedValue{Ordinal: p.a.NumParams + i + 1, Value: genValue(g, now)})
+	}
+	p.a, p.args = a, args
+	return nil
+}
+
+// genValue is the one value a volatile call takes in a statement.
+func genValue(g router.Gen, now time.Time) any {
+	switch g {
+	case router.GenTimestamptz:
+		return now
+	case router.GenTimestamp:
+		return now.Format("2006-01-02 15:04:05.999999")
+	case router.GenDate:
+		return now.Format("2006-01-02")
+	case router.GenTime:
+		return now.Format("15:04:05.999999")
+	case router.GenRandom:
+		return mrand.Float64()
+	case router.GenUUID:
+		return newUUID()
+	}
+	return nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// insertRewrite caches, per statement text, the INSERT that sets its
+// generated columns explicitly.
+type insertRewrite struct {
+	text string
+	gen  []backend.Generated
+}
+
+type rewriteCache struct {
+	mu sync.Mutex
+	m  map[string]*insertRewrite
+}
+
+func (c *rewriteCache) get(text string) (*insertRewrite, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.m[text]
+	return r, ok
+}
+
+func (c *rewriteCache) put(text string, r *insertRewrite) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 4096 {
+		c.m = map[string]*insertRewrite{}
+	}
+	c.m[text] = r
+}
+
+// reset forgets every rewrite, after DDL.
+func (c *rewriteCache) reset() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// fixGenerated makes an INSERT set its generated columns explicitly, with
+// values the anchor generates now.
+func (e *engine) fixGenerated(ctx context.Context, p *plan) error {
+	rw, err := e.insertRewrite(ctx, p.a)
+	if err != nil || rw == nil {
+		return err
+	}
+	rows := len(p.a.Tables[0].InsertRows)
+	exprs := make([]string, len(rw.gen))
+	for i, g := range rw.gen {
+		exprs[i] = "(" + g.Expr + ")::text"
+	}
+	anchor := e.anchor()
+	r, err := anchor.DB.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM generate_series(1, $1)", rows)
+	if err != nil {
+		return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
+	}
+	defer r.Close()
+	args := append(make([]driver.NamedValue, 0, len(p.args)+rows*len(rw.gen)), p.args...)
+	next := p.a.NumParams + 1
+	maxSeq := make([]*big.Int, len(rw.gen))
+	for r.Next() {
+		vals := make([]string, len(rw.gen))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := r.Scan(ptrs...); err != nil {
+			return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
+		}
+		for i, v := range vals {
+			args = append(args, driver.NamedValue{Ordinal: next, Value: v})
+			next++
+			if rw.gen[i].Sequence == "" {
+				continue
+			}
+			if n, ok := new(big.Int).SetString(v, 10); ok && (maxSeq[i] == nil || n.Cmp(maxSeq[i]) > 0) {
+				maxSeq[i] = n
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
+	}
+	a, err := e.an.Analyze(rw.text)
+	if err != nil {
+		return err
+	}
+	// Every backend's sequence moves past the ids the anchor handed out, so
+	// ids never collide whichever backend is anchor next (a no-op on the
+	// anchor itself).
+	for i, g := range rw.gen {
+		if maxSeq[i] == nil {
+			continue
+		}
+		p.pre = append(p.pre, ledger.Stmt{
+			SQL:  `SELECT setval($1::regclass, $2::bigint) WHERE $2::bigint > coalesce(pg_sequence_last_value($1::regclass), 0)`,
+			Args: []any{g.Sequence, maxSeq[i].String()},
+		})
+	}
+	p.a, p.args = a, args
+	return nil
+}
+
+// insertRewrite returns how to set a's omitted generated columns, nil if
+// there are none, or refuses a statement whose rows cannot be counted.
+func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insertRewrite, error) {
+	if a.Kind != router.Write || len(a.Tables) == 0 || !a.Tables[0].Target {
+		return nil, nil
+	}
+	t := a.Tables[0]
+	// TODO(v2): have the router say "INSERT" instead of guessing from the text.
+	insert := t.InsertCols != nil || t.InsertRows != nil || strings.HasPrefix(strings.ToUpper(strings.TrimSpace(a.Text)), "INSERT")
+	if !insert {
+		return nil, nil
+	}
+	if rw, ok := e.rewrites.get(a.Text); ok {
+		return rw, nil
+	}
+	info, err := e.schema.Table(ctx, t.Name)
+	if err != nil {
+		return nil, &BackendError{Backend: e.anchor().Name, Op: "read schema", Err: err}
+	}
+	var gen []backend.Generated
+	if info != nil {
+		for _, g := range info.Generated {
+			switch {
+			case t.InsertCols != nil && contains(t.InsertCols, g.Column):
+			case t.InsertCols == nil && len(t.InsertRows) > 0 && len(t.InsertRows[0]) >= g.Position:
+				// given by position
+			default:
+				gen = append(gen, g)
+			}
+		}
+	}
+	var rw *insertRewrite
+	if len(gen) > 0 {
+		if t.InsertCols == nil || t.InsertRows == nil {
+			return nil, unsafe(a, fmt.Sprintf("column %s.%s (default %s)", t.Name, gen[0].Column, gen[0].Expr),
+				"would be generated separately on every backend",
+				"name the columns and use INSERT … VALUES, or give "+gen[0].Column+" a value")
+		}
+		cols, types := make([]string, len(gen)), make([]string, len(gen))
+		always := false
+		for i, g := range gen {
+			cols[i], types[i] = g.Name, g.Type
+			always = always || g.Always
+		}
+		text, err := router.AddInsertColumns(a.Text, cols, types, a.NumParams+1, always)
+		if err != nil {
+			return nil, err
+		}
+		rw = &insertRewrite{text: text, gen: gen}
+	}
+	e.rewrites.put(a.Text, rw)
+	return rw, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
