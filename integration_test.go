@@ -110,10 +110,10 @@ func TestRefusals(t *testing.T) {
 	mustExec(t, cl.db, `CREATE TABLE s (id bigserial PRIMARY KEY, at timestamptz, v text)`)
 	mustExec(t, cl.db, `INSERT INTO s (id, v) VALUES (1, 'a'), (2, 'b')`)
 	for _, q := range []string{
-		`UPDATE s SET v = random()::text`,                       // per row, every row
-		`INSERT INTO s (v) SELECT v FROM s ORDER BY id`,          // generated ids for rows we cannot count
+		`UPDATE s SET v = random()::text`,                         // per row, every row
+		`INSERT INTO s (v) SELECT v FROM s ORDER BY id`,           // generated ids for rows we cannot count
 		`UPDATE s SET v = nextval('s_id_seq')::text WHERE id = 1`, // a sequence outside an INSERT's default
-		`DELETE FROM s WHERE id IN (SELECT id FROM s LIMIT 1)`,   // which row is "first" differs
+		`DELETE FROM s WHERE id IN (SELECT id FROM s LIMIT 1)`,    // which row is "first" differs
 		`INSERT INTO s DEFAULT VALUES`,
 	} {
 		_, err := cl.db.Exec(q)
