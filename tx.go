@@ -128,6 +128,13 @@ func (t *tx) statement(ctx context.Context, query string, args []driver.NamedVal
 		if err != nil {
 			return nil, err
 		}
+		if a.Locking && !t.ro && len(keys) > 0 {
+			// SELECT … FOR UPDATE/SHARE locks its rows in the ledger first,
+			// so no write is admitted on them while the anchor holds them.
+			if err := t.lock(ctx, keys); err != nil {
+				return nil, err
+			}
+		}
 		return st, e.cal.WaitClear(ctx, t.anchor.Name, keys, t.id)
 	case router.Write, router.DDL:
 		if t.ro {

@@ -179,3 +179,34 @@ func bankTransfer(db *sql.DB, from, to int, amount int64, fromFirst bool) error 
 	}
 	return tx.Commit()
 }
+
+// TestSelectForUpdateLocks: a row read FOR UPDATE in a transaction is
+// locked in the ledger, so an autocommit write on it waits for the
+// transaction instead of racing it on the anchor.
+func TestSelectForUpdateLocks(t *testing.T) {
+	cl := newCluster(t, 2, "conflict=reject")
+	mustExec(t, cl.db, `CREATE TABLE acct (id int PRIMARY KEY, bal int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO acct VALUES (1, 100), (2, 100)`)
+	tx, err := cl.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var bal int
+	if err := tx.QueryRow(`SELECT bal FROM acct WHERE id = $1 FOR UPDATE`, 1).Scan(&bal); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.db.Exec(`UPDATE acct SET bal = 0 WHERE id = 1`); !errors.Is(err, ErrConflict) {
+		t.Fatalf("write on a row locked FOR UPDATE: %v, want ErrConflict", err)
+	}
+	if _, err := cl.db.Exec(`UPDATE acct SET bal = 0 WHERE id = 2`); err != nil {
+		t.Fatalf("write on another row: %v", err)
+	}
+	if _, err := tx.Exec(`UPDATE acct SET bal = $1 WHERE id = 1`, bal+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	dbtest.Converged(t, cl.direct, "acct")
+}
