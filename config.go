@@ -33,6 +33,7 @@ type Config struct {
 	Private     []string      // DSN "private": table names, which win over Shared; default nil
 	Unparsed    string        // DSN "unparsed": reject or barrier; default reject
 	DownAfter   time.Duration // DSN "down_after": failed retries before a backend is down, > 0; default 2s
+	TxLease     time.Duration // DSN "tx_lease": how long, in log time, a transaction may go without a statement before its locks are released; > 0; default 30s
 	Logger      *slog.Logger  // not in the DSN (see [WithLogger]); default nil, which discards
 }
 
@@ -55,6 +56,7 @@ const (
 const (
 	defaultLockTimeout = 5 * time.Second
 	defaultDownAfter   = 2 * time.Second
+	defaultTxLease     = 30 * time.Second
 )
 
 // enumValues lists the legal values of each enumerated DSN key, in the order errors show them.
@@ -66,9 +68,9 @@ var enumValues = map[string][]string{
 }
 
 // optionKeys are the DSN keys other than db.NAME.
-var optionKeys = []string{"ack", "conflict", "consistency", "down_after", "ledger", "lock_timeout", "private", "read", "shared", "unparsed"}
+var optionKeys = []string{"ack", "conflict", "consistency", "down_after", "ledger", "lock_timeout", "private", "read", "shared", "tx_lease", "unparsed"}
 
-const knownKeys = "ack, conflict, consistency, db.NAME, down_after, ledger, lock_timeout, private, read, shared, unparsed"
+const knownKeys = "ack, conflict, consistency, db.NAME, down_after, ledger, lock_timeout, private, read, shared, tx_lease, unparsed"
 
 // Option sets a Go-only setting, one that has no DSN key.
 type Option func(*Config) error
@@ -93,6 +95,7 @@ func NewConfig() *Config {
 		Shared:      []string{"*"},
 		Unparsed:    UnparsedReject,
 		DownAfter:   defaultDownAfter,
+		TxLease:     defaultTxLease,
 	}
 }
 
@@ -152,15 +155,18 @@ func (c *Config) set(key, v string) error {
 		c.Shared = splitTables(v)
 	case "private":
 		c.Private = splitTables(v)
-	case "lock_timeout", "down_after":
+	case "lock_timeout", "down_after", "tx_lease":
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return wrongValueError(key, v, legalValues(key, nil))
 		}
-		if key == "lock_timeout" {
+		switch key {
+		case "lock_timeout":
 			c.LockTimeout = d
-		} else {
+		case "down_after":
 			c.DownAfter = d
+		default:
+			c.TxLease = d
 		}
 	default:
 		name := strings.TrimPrefix(key, "db.")
@@ -215,6 +221,9 @@ func (c *Config) FormatDSN() string {
 	}
 	if len(c.Shared) != 1 || c.Shared[0] != "*" {
 		add("shared", strings.Join(c.Shared, ","))
+	}
+	if c.TxLease != defaultTxLease {
+		add("tx_lease", c.TxLease.String())
 	}
 	if c.Unparsed != UnparsedReject {
 		add("unparsed", c.Unparsed)
@@ -277,6 +286,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DownAfter <= 0 {
 		return wrongValueError("down_after", c.DownAfter.String(), legalValues("down_after", nil))
+	}
+	if c.TxLease <= 0 {
+		return wrongValueError("tx_lease", c.TxLease.String(), legalValues("tx_lease", nil))
 	}
 	if c.Read != ReadAnchor && c.Read != ReadNearest && !slices.ContainsFunc(c.Backends, func(b Backend) bool { return b.Name == c.Read }) {
 		return wrongValueError("read", c.Read, legalValues("read", c.Backends))
@@ -393,7 +405,7 @@ func legalValues(key string, backends []Backend) string {
 	switch key {
 	case "ledger":
 		return "local, file:///DIR, nats://HOST:PORT/NAME, redis://HOST:PORT/NAME"
-	case "lock_timeout", "down_after":
+	case "lock_timeout", "down_after", "tx_lease":
 		return "a duration > 0 such as 5s or 250ms"
 	case "read":
 		s := "anchor, nearest, or a backend name"

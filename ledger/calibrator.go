@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ const (
 	Rejected  // conflict=reject met a held key, or a Commit's new keys conflicted
 	Withdrawn // a Cancel reached it while it waited
 	Deadlock  // waiting would have closed a cycle of transactions waiting on each other
+	Lapsed    // the transaction's lease lapsed before it committed: its locks are gone
 )
 
 // Job is an admitted entry that every target backend applies: a Write, or a
@@ -53,6 +55,7 @@ type holder struct {
 	keys      []Key
 	pendingOn map[string]bool
 	job       *Job
+	expires   time.Time // for a transaction: when its lease lapses, in log time
 }
 
 // Ticket follows one request of this process through the calibrator.
@@ -110,7 +113,13 @@ type Calibrator struct {
 	queues    map[string][]*Job
 	pending   map[string]*keySet
 	tickets   map[uint64]*Ticket
-	now       time.Time // log time: the stamp of the last event
+	now       time.Time       // log time: the latest stamp read
+	lapsed    map[string]bool // transactions whose lease lapsed, until they commit or abort
+
+	// OnLapse, if set before Start, is called (in its own goroutine) with
+	// each transaction of this process whose lease lapsed, so the process
+	// can roll it back on the anchor.
+	OnLapse func(tx string)
 
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -124,7 +133,7 @@ func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
 		progress: make(chan struct{}), held: newKeySet(),
 		holders: map[string]*holder{}, jobs: map[Seq]*Job{},
 		queues: map[string][]*Job{}, pending: map[string]*keySet{},
-		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}),
+		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}), lapsed: map[string]bool{},
 	}
 	for _, b := range backends {
 		c.pending[b] = newKeySet()
@@ -228,6 +237,13 @@ func (c *Calibrator) Append(ctx context.Context, ev *Event) (Seq, error) {
 func (c *Calibrator) apply(seq Seq, ev *Event) {
 	if ev.Stamp.After(c.now) {
 		c.now = ev.Stamp
+		c.expire()
+	}
+	if ev.Type == Lock && ev.Lease > 0 {
+		// Any request of a transaction renews its lease, admitted or not.
+		if h := c.holders[txID(ev.Origin, ev.Tx)]; h != nil {
+			h.expires = ev.Stamp.Add(ev.Lease)
+		}
 	}
 	var t *Ticket
 	if ev.Origin == c.origin && ev.Req != 0 {
@@ -279,6 +295,24 @@ func (c *Calibrator) apply(seq Seq, ev *Event) {
 }
 
 func txID(origin, tx string) string { return "t/" + origin + "/" + tx }
+
+// expire releases the locks of transactions whose lease lapsed by log time
+// (DESIGN §4): a client that vanished mid-transaction holds nothing for long.
+// Log time only moves with stamps in the log, so every process expires the
+// same transactions at the same point.
+func (c *Calibrator) expire() {
+	for id, h := range c.holders {
+		if h.job != nil || h.expires.IsZero() || !c.now.After(h.expires) {
+			continue
+		}
+		c.lapsed[id] = true
+		c.abort(id)
+		c.lapsed[id] = true // abort forgets it; the Commit must still be refused
+		if origin, tx, ok := strings.Cut(strings.TrimPrefix(id, "t/"), "/"); ok && origin == c.origin && c.OnLapse != nil {
+			go c.OnLapse(tx)
+		}
+	}
+}
 
 // holderOf names the holder a request adds its keys to: its transaction
 // for a Lock; "" for a Write, which holds nothing while it waits.
@@ -392,6 +426,9 @@ func (c *Calibrator) admit(r *request) {
 		if h == nil {
 			h = c.newHolder(id)
 		}
+		if exp := ev.Stamp.Add(ev.Lease); ev.Lease > 0 && exp.After(h.expires) {
+			h.expires = exp
+		}
 		c.hold(h, ev.Keys)
 		c.decide(r.ticket, Admitted, nil)
 		return
@@ -444,6 +481,11 @@ func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 
 func (c *Calibrator) commit(seq Seq, ev *Event, t *Ticket) {
 	id := txID(ev.Origin, ev.Tx)
+	if c.lapsed[id] {
+		delete(c.lapsed, id)
+		c.decide(t, Lapsed, nil)
+		return
+	}
 	h := c.holders[id]
 	if h == nil {
 		h = c.newHolder(id)
@@ -482,6 +524,7 @@ func containsKey(keys []Key, k Key) bool {
 }
 
 func (c *Calibrator) abort(id string) {
+	delete(c.lapsed, id)
 	h := c.holders[id]
 	// Withdraw the transaction's waiting requests too.
 	rest := c.waiting[:0]
@@ -748,6 +791,8 @@ func (d Decision) String() string {
 		return "withdrawn"
 	case Deadlock:
 		return "deadlock"
+	case Lapsed:
+		return "lapsed"
 	}
 	return fmt.Sprintf("decision(%d)", d)
 }

@@ -17,7 +17,7 @@ import (
 //
 //	event   = version(1) type(byte) flags(byte: 1=Reject) time origin:str req:uvarint
 //	          tx:str n:uvarint key*n n:uvarint stmt*n target:uvarint backend:str
-//	          n:uvarint seq*n n:uvarint outcome*n
+//	          n:uvarint seq*n n:uvarint outcome*n lease:varint(ns)
 //	key     = table:str row:str
 //	stmt    = sql:str flags(byte: 1=Query) n:uvarint arg*n
 //	arg     = tag(byte) payload (see the tag constants)
@@ -120,6 +120,7 @@ func EncodeEvent(ev *Event) ([]byte, error) {
 		b = appendString(b, o.Msg)
 		b = appendBool(b, o.Skipped)
 	}
+	b = binary.AppendVarint(b, int64(ev.Lease))
 	return b, nil
 }
 
@@ -263,6 +264,7 @@ func DecodeEvent(b []byte) (*Event, error) {
 			o.Skipped = d.bool()
 		}
 	}
+	ev.Lease = time.Duration(d.varint())
 	if d.err == nil && len(d.b) > 0 {
 		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))
 	}

@@ -178,7 +178,7 @@ func TestCodecCompact(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload := len(ev.Origin) + len("accounts") + len("42") + len(ev.Stmts[0].SQL)
-	if len(b) > payload+30 {
+	if len(b) > payload+40 {
 		t.Errorf("a simple write takes %d bytes for %d bytes of text", len(b), payload)
 	}
 }
@@ -199,7 +199,8 @@ func FuzzDecodeEvent(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// What decodes, encodes, and decodes again to the same event.
+		// What decodes re-encodes, and its encoding is a fixed point
+		// (compared as bytes: DeepEqual fails on NaN).
 		b2, err := ledger.EncodeEvent(ev)
 		if err != nil {
 			t.Fatalf("re-encoding a decoded event: %v", err)
@@ -208,7 +209,11 @@ func FuzzDecodeEvent(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoding a re-encoded event: %v", err)
 		}
-		if !reflect.DeepEqual(ev, ev2) {
+		b3, err := ledger.EncodeEvent(ev2)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		if !bytes.Equal(b2, b3) {
 			t.Fatalf("not a fixed point:\n%+v\n%+v", ev, ev2)
 		}
 	})

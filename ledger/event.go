@@ -56,10 +56,11 @@ type Event struct {
 	Origin string    // the appending process
 	Req    uint64    // the origin's request number, so it can find its own events
 
-	Tx     string // Lock, Commit, Abort: the transaction, unique per origin
-	Keys   []Key  // Write, Lock, Commit
-	Stmts  []Stmt // Write, Commit
-	Reject bool   // Write, Lock: conflict=reject rather than wait
+	Tx     string        // Lock, Commit, Abort: the transaction, unique per origin
+	Keys   []Key         // Write, Lock, Commit
+	Stmts  []Stmt        // Write, Commit
+	Reject bool          // Write, Lock: conflict=reject rather than wait
+	Lease  time.Duration // Lock: the transaction's locks lapse if it sends nothing for this long, in log time
 
 	Target Seq // Cancel: the request to withdraw
 

@@ -53,7 +53,7 @@ func Events() []*ledger.Event {
 				{SQL: "SELECT 1"},
 			},
 		},
-		{Type: ledger.Lock, Stamp: stamp.Add(2 * time.Second), Origin: "host-2/1", Req: 1, Tx: "tx-1",
+		{Type: ledger.Lock, Stamp: stamp.Add(2 * time.Second), Origin: "host-2/1", Req: 1, Tx: "tx-1", Lease: 30 * time.Second,
 			Keys: []ledger.Key{ledger.All}},
 		{Type: ledger.Commit, Stamp: stamp.Add(3 * time.Second), Origin: "host-2/1", Req: 2, Tx: "tx-1",
 			Keys:  []ledger.Key{ledger.All},
