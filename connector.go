@@ -115,6 +115,7 @@ type engine struct {
 	an       *router.Analyzer
 	schema   *backend.Schema
 	rewrites rewriteCache
+	txs      sync.Map // open transactions of this process, by id
 
 	// sharedLedger is set when other processes append to the ledger, so a
 	// linearizable read must first catch up with its tail. With the
@@ -177,6 +178,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	e.schema = &backend.Schema{DB: e.backends[0].DB}
 	e.ledger = memlog.New()
 	e.cal = ledger.NewCalibrator(e.ledger, origin(), names)
+	e.cal.OnLapse = e.lapsed
 	if err := e.cal.Start(); err != nil {
 		return nil, &LedgerError{Err: err}
 	}

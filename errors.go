@@ -40,6 +40,10 @@ var (
 	// ErrLockTimeout is returned when a write waited lock_timeout for rows
 	// another write holds. Nothing was applied. SQLSTATE 55P03.
 	ErrLockTimeout error = &sqlError{"calibrated: lock timeout: rows held by another write for longer than lock_timeout; retry or raise lock_timeout", "55P03"}
+	// ErrTxExpired is returned by a transaction that sent nothing for
+	// tx_lease: its locks were released so others could go on, and it was
+	// rolled back. Retry it. SQLSTATE 25P03.
+	ErrTxExpired error = &sqlError{"calibrated: transaction expired: idle for longer than tx_lease, so its locks were released and it was rolled back; retry it", "25P03"}
 	// ErrLedgerUnavailable is returned when the ledger cannot be written or read.
 	ErrLedgerUnavailable = errors.New("calibrated: ledger unavailable")
 )

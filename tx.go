@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/calibrated/calibrated/backend"
 	"github.com/calibrated/calibrated/ledger"
@@ -29,6 +30,7 @@ type tx struct {
 
 	locked     bool
 	ddl        bool
+	expired    atomic.Bool // its lease lapsed: rolled back on the anchor
 	keys       []ledger.Key
 	stmts      []ledger.Stmt
 	savepoints []savepoint
@@ -46,7 +48,25 @@ func (e *engine) begin(ctx context.Context, c *conn, opts driver.TxOptions) (*tx
 		return nil, &BackendError{Backend: a.Name, Op: "begin", Err: err}
 	}
 	id := strconv.FormatInt(e.txSeq.Add(1), 10)
-	return &tx{c: c, e: e, id: id, anchor: a, atx: atx, ro: opts.ReadOnly}, nil
+	t := &tx{c: c, e: e, id: id, anchor: a, atx: atx, ro: opts.ReadOnly}
+	e.txs.Store(id, t)
+	return t, nil
+}
+
+// lapsed is called when the calibrator released t's locks because its lease
+// lapsed: the anchor transaction is rolled back so its row locks go too.
+func (e *engine) lapsed(id string) {
+	v, ok := e.txs.Load(id)
+	if !ok {
+		return
+	}
+	t, ok := v.(*tx)
+	if !ok {
+		return
+	}
+	t.expired.Store(true)
+	_ = t.atx.Rollback()
+	e.log.Warn("calibrated: transaction lease lapsed; rolled back", "tx", id, "tx_lease", e.cfg.TxLease)
 }
 
 func (t *tx) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -111,6 +131,9 @@ func (t *tx) pre(ctx context.Context, st *txStmt) error {
 // give nil.
 func (t *tx) statement(ctx context.Context, query string, args []driver.NamedValue) (*txStmt, error) {
 	e := t.e
+	if t.expired.Load() {
+		return nil, ErrTxExpired
+	}
 	st := &txStmt{text: query, args: args}
 	a, err := e.an.Analyze(query)
 	if err != nil {
@@ -161,7 +184,7 @@ func (t *tx) statement(ctx context.Context, query string, args []driver.NamedVal
 
 // lock takes keys for the transaction through the ledger.
 func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
-	tk, err := t.e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: t.id, Keys: keys, Reject: t.e.cfg.Conflict == ConflictReject})
+	tk, err := t.e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: t.id, Keys: keys, Lease: t.e.cfg.TxLease, Reject: t.e.cfg.Conflict == ConflictReject})
 	if err != nil {
 		return &LedgerError{Err: err}
 	}
@@ -216,6 +239,10 @@ func (t *tx) Commit() error {
 	defer t.end()
 	e := t.e
 	ctx := context.Background()
+	if t.expired.Load() {
+		t.release()
+		return ErrTxExpired
+	}
 	if len(t.stmts) == 0 {
 		err := t.atx.Commit()
 		t.release()
@@ -231,7 +258,13 @@ func (t *tx) Commit() error {
 		return &LedgerError{Err: err}
 	}
 	<-tk.Decided()
-	if tk.Decision() != ledger.Admitted {
+	switch tk.Decision() {
+	case ledger.Admitted:
+	case ledger.Lapsed:
+		_ = t.atx.Rollback()
+		tk.Release()
+		return ErrTxExpired
+	default:
 		_ = t.atx.Rollback()
 		tk.Release()
 		return ErrConflict
@@ -282,6 +315,7 @@ func (t *tx) release() {
 }
 
 func (t *tx) end() {
+	t.e.txs.Delete(t.id)
 	if t.c.tx == t {
 		t.c.tx = nil
 	}

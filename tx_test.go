@@ -210,3 +210,36 @@ func TestSelectForUpdateLocks(t *testing.T) {
 	}
 	dbtest.Converged(t, cl.direct, "acct")
 }
+
+// TestTxLease: a transaction whose client vanishes (it never commits or
+// rolls back) loses its locks when its lease lapses in log time, and a
+// writer waiting on its row then proceeds; the vanished transaction's
+// change reaches no backend.
+func TestTxLease(t *testing.T) {
+	cl := newCluster(t, 2, "tx_lease=1s", "lock_timeout=20s")
+	mustExec(t, cl.db, `CREATE TABLE acct (id int PRIMARY KEY, bal int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO acct VALUES (1, 100)`)
+	tx, err := cl.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`UPDATE acct SET bal = 0 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	// The client goes away with its transaction open. Another writer waits.
+	start := time.Now()
+	mustExec(t, cl.db, `UPDATE acct SET bal = bal + 1 WHERE id = 1`)
+	if waited := time.Since(start); waited < 500*time.Millisecond || waited > 10*time.Second {
+		t.Errorf("the waiting writer took %v; the lease is 1s", waited)
+	}
+	if err := tx.Commit(); !errors.Is(err, ErrTxExpired) {
+		t.Errorf("commit after the lease lapsed: %v, want ErrTxExpired", err)
+	}
+	waitApplied(t, cl)
+	for i, db := range cl.direct {
+		var bal int
+		if err := db.QueryRow(`SELECT bal FROM acct WHERE id = 1`).Scan(&bal); err != nil || bal != 101 {
+			t.Errorf("backend %c: bal = %d, %v; want 101", 'a'+i, bal, err)
+		}
+	}
+}

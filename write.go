@@ -68,16 +68,30 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 }
 
 // admit waits for the calibrator's decision on t, at most lock_timeout.
+// While it waits it moves log time on with Ticks, so that the lease of a
+// transaction whose client vanished can lapse (DESIGN §4).
 func (e *engine) admit(ctx context.Context, t *ledger.Ticket) error {
 	timer := time.NewTimer(e.cfg.LockTimeout)
 	defer timer.Stop()
+	tick := time.NewTicker(min(time.Second, e.cfg.TxLease/2))
+	defer tick.Stop()
 	var why error
-	select {
-	case <-t.Decided():
-	case <-timer.C:
-		why = ErrLockTimeout
-	case <-ctx.Done():
-		why = ctx.Err()
+wait:
+	for {
+		select {
+		case <-t.Decided():
+			break wait
+		case <-tick.C:
+			if _, err := e.cal.Append(ctx, &ledger.Event{Type: ledger.Tick}); err != nil {
+				e.log.Warn("calibrated: cannot append a tick", "err", err)
+			}
+		case <-timer.C:
+			why = ErrLockTimeout
+			break wait
+		case <-ctx.Done():
+			why = ctx.Err()
+			break wait
+		}
 	}
 	d := t.Decision()
 	if why != nil {
@@ -90,6 +104,8 @@ func (e *engine) admit(ctx context.Context, t *ledger.Ticket) error {
 		return ErrConflict
 	case ledger.Deadlock:
 		return ErrDeadlock
+	case ledger.Lapsed:
+		return ErrTxExpired
 	case ledger.Withdrawn:
 		if why == nil {
 			why = ErrLockTimeout

@@ -207,7 +207,7 @@ func (c *Calibrator) Submit(ctx context.Context, ev *Event) (*Ticket, error) {
 	ev.Origin = c.origin
 	ev.Req = c.req.Add(1)
 	if ev.Stamp.IsZero() {
-		ev.Stamp = time.Now()
+		ev.Stamp = time.Now().Round(0) // wall clock only, as every log decodes it
 	}
 	c.mu.Lock()
 	c.tickets[ev.Req] = t
@@ -227,7 +227,7 @@ func (c *Calibrator) Submit(ctx context.Context, ev *Event) (*Ticket, error) {
 func (c *Calibrator) Append(ctx context.Context, ev *Event) (Seq, error) {
 	ev.Origin = c.origin
 	if ev.Stamp.IsZero() {
-		ev.Stamp = time.Now()
+		ev.Stamp = time.Now().Round(0)
 	}
 	return c.log.Append(ctx, ev)
 }
