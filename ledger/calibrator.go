@@ -31,7 +31,7 @@ type Job struct {
 	Stmts   []Stmt
 	Keys    []Key
 	Anchor  string   // the anchor at admission: its outcome is the client's
-	Targets []string // backends active at admission
+	Targets []string // backends that must apply it: active, catching up or down at admission
 	Tx      string   // for a Commit: the transaction
 
 	// Hold is closed when the local transaction that already ran this
@@ -40,22 +40,25 @@ type Job struct {
 	// applies it itself.
 	Hold <-chan struct{}
 
-	h        *holder
-	outcomes map[string]Outcome
-	results  map[string]Result // what this process's appliers saw
-	done     chan struct{}     // closed when every target has applied it
-	anchored chan struct{}     // closed when the anchor has applied it
+	h         *holder
+	pendingOn map[string]bool // targets that have not applied it yet
+	outcomes  map[string]Outcome
+	results   map[string]Result // what this process's appliers saw
+	done      chan struct{}     // closed when its keys are released
+	anchored  chan struct{}     // closed when the anchor has applied it (or it is released)
 }
 
 // holder holds keys: one Write, or one transaction across its Locks and
-// Commit. Once it has a job, its keys are pending on every backend in
-// pendingOn until that backend has applied the job.
+// Commit. Once it has a job, it holds them until every backend in waitOn
+// (those active when the job was admitted) has applied the job or gone
+// down. A job's keys stay pending on each target until that target has
+// applied it, released or not: a backend catching up serves no read of them.
 type holder struct {
-	id        string
-	keys      []Key
-	pendingOn map[string]bool
-	job       *Job
-	expires   time.Time // for a transaction: when its lease lapses, in log time
+	id      string
+	keys    []Key
+	waitOn  map[string]bool
+	job     *Job
+	expires time.Time // for a transaction: when its lease lapses, in log time
 }
 
 // Ticket follows one request of this process through the calibrator.
@@ -113,6 +116,8 @@ type Calibrator struct {
 	queues    map[string][]*Job
 	pending   map[string]*keySet
 	tickets   map[uint64]*Ticket
+	states    map[string]BackendState
+	diverged  []Divergence
 	now       time.Time       // log time: the latest stamp read
 	lapsed    map[string]bool // transactions whose lease lapsed, until they commit or abort
 
@@ -134,9 +139,11 @@ func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
 		holders: map[string]*holder{}, jobs: map[Seq]*Job{},
 		queues: map[string][]*Job{}, pending: map[string]*keySet{},
 		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}), lapsed: map[string]bool{},
+		states: map[string]BackendState{},
 	}
 	for _, b := range backends {
 		c.pending[b] = newKeySet()
+		c.states[b] = Active
 	}
 	return c
 }
@@ -193,8 +200,21 @@ func (c *Calibrator) Origin() string { return c.origin }
 // Backends returns the backends in anchor order.
 func (c *Calibrator) Backends() []string { return c.backends }
 
-// Anchor returns the first active backend.
-func (c *Calibrator) Anchor() string { return c.backends[0] }
+// Anchor returns the first active backend, or "" if none is.
+func (c *Calibrator) Anchor() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.anchor()
+}
+
+func (c *Calibrator) anchor() string {
+	for _, b := range c.backends {
+		if c.states[b] == Active {
+			return b
+		}
+	}
+	return ""
+}
 
 // Submit appends ev on behalf of this process and returns a ticket that
 // follows it. For a Commit, the ticket's Release must be called once the
@@ -282,6 +302,8 @@ func (c *Calibrator) apply(seq Seq, ev *Event) {
 				break
 			}
 		}
+	case State:
+		c.setState(ev.Backend, ParseState(ev.State))
 	case Applied:
 		for i, s := range ev.Seqs {
 			var o Outcome
@@ -439,10 +461,7 @@ func (c *Calibrator) admit(r *request) {
 }
 
 func (c *Calibrator) newHolder(id string) *holder {
-	h := &holder{id: id, pendingOn: map[string]bool{}}
-	for _, b := range c.backends {
-		h.pendingOn[b] = true
-	}
+	h := &holder{id: id, waitOn: map[string]bool{}}
 	c.holders[id] = h
 	return h
 }
@@ -457,23 +476,31 @@ func (c *Calibrator) hold(h *holder, keys []Key) {
 
 func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 	j := &Job{
-		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: c.Anchor(), Tx: ev.Tx, h: h,
-		outcomes: map[string]Outcome{}, results: map[string]Result{},
+		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: c.anchor(), Tx: ev.Tx, h: h,
+		pendingOn: map[string]bool{}, outcomes: map[string]Outcome{}, results: map[string]Result{},
 		done: make(chan struct{}), anchored: make(chan struct{}),
 	}
 	for _, b := range c.backends {
-		if h.pendingOn[b] {
-			j.Targets = append(j.Targets, b)
-			c.queues[b] = append(c.queues[b], j)
-			c.pending[b].add(h.keys)
+		switch c.states[b] {
+		case Active:
+			h.waitOn[b] = true
+		case Down, CatchingUp:
+		default:
+			continue // diverged or stale: applies nothing until resynced
 		}
+		j.Targets = append(j.Targets, b)
+		j.pendingOn[b] = true
+		c.queues[b] = append(c.queues[b], j)
+		c.pending[b].add(j.Keys)
 	}
 	if t != nil && t.hold != nil {
 		j.Hold = t.hold
 	}
 	h.job = j
-	c.jobs[seq] = j
-	if len(j.Targets) == 0 {
+	if len(j.pendingOn) > 0 {
+		c.jobs[seq] = j
+	}
+	if len(h.waitOn) == 0 {
 		c.release(h)
 	}
 	return j
@@ -545,44 +572,47 @@ func (c *Calibrator) abort(id string) {
 
 func (c *Calibrator) applied(backend string, seq Seq, o Outcome) {
 	j := c.jobs[seq]
-	if j == nil {
-		return
-	}
-	if _, dup := j.outcomes[backend]; dup {
+	if j == nil || !j.pendingOn[backend] {
 		return
 	}
 	j.outcomes[backend] = o
+	delete(j.pendingOn, backend)
+	c.pending[backend].remove(j.Keys)
+	if len(j.pendingOn) == 0 {
+		delete(c.jobs, seq)
+	}
 	if backend == j.Anchor {
-		close(j.anchored)
+		closeOnce(j.anchored)
 	}
-	h := j.h
-	if h.pendingOn[backend] {
-		delete(h.pendingOn, backend)
-		c.pending[backend].remove(h.keys)
+	if h := j.h; h.waitOn[backend] {
+		delete(h.waitOn, backend)
+		if len(h.waitOn) == 0 {
+			c.release(h)
+		}
 	}
-	if len(h.pendingOn) == 0 {
-		c.release(h)
+	c.calibrate(j, backend)
+}
+
+func closeOnce(ch chan struct{}) {
+	select {
+	case <-ch:
+	default:
+		close(ch)
 	}
 }
 
-// release drops a holder's keys everywhere and finishes its job.
+// release drops a holder's keys and, if it has a job, tells its client.
+// The job itself stays pending on targets that have not applied it.
 func (c *Calibrator) release(h *holder) {
-	if h.job != nil {
-		for b := range h.pendingOn {
-			c.pending[b].remove(h.keys)
-		}
+	if _, ok := c.holders[h.id]; !ok {
+		return
 	}
-	clear(h.pendingOn)
+	clear(h.waitOn)
 	c.held.remove(h.keys)
 	delete(c.holders, h.id)
 	if j := h.job; j != nil {
-		delete(c.jobs, j.Seq)
 		close(j.done)
-		select {
-		case <-j.anchored:
-		default:
-			close(j.anchored)
-		}
+		closeOnce(j.anchored)
 	}
 }
 
@@ -710,11 +740,12 @@ func (c *Calibrator) await(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// Clear reports whether backend has no pending write on keys, other than
-// the transaction tx's own ("" for none). Keys nil means any pending write.
+// clear reports whether backend can serve a read of keys: it is active or
+// catching up, and has no pending write on them other than the transaction
+// tx's own ("" for none). Keys nil means any pending write.
 func (c *Calibrator) clear(backend string, keys []Key, tx string) bool {
 	ps := c.pending[backend]
-	if ps == nil {
+	if ps == nil || !c.states[backend].Serves() {
 		return false
 	}
 	if keys == nil {
@@ -726,8 +757,8 @@ func (c *Calibrator) clear(backend string, keys []Key, tx string) bool {
 	if tx == "" {
 		return false
 	}
-	for _, h := range c.holders {
-		if h.id != tx && h.pendingOn[backend] && overlaps(h.keys, keys) {
+	for _, j := range c.jobs {
+		if j.pendingOn[backend] && j.h.id != tx && overlaps(j.Keys, keys) {
 			return false
 		}
 	}
@@ -764,7 +795,9 @@ type Stats struct {
 	Processed Seq
 	Holders   int
 	Waiting   int
-	Queued    map[string]int // jobs not yet taken by each backend's applier
+	Queued    map[string]int // jobs each backend has still to apply
+	States    map[string]BackendState
+	Anchor    string
 	LogTime   time.Time
 }
 
@@ -772,9 +805,13 @@ type Stats struct {
 func (c *Calibrator) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Stats{Processed: c.processed, Holders: len(c.holders), Waiting: len(c.waiting), Queued: map[string]int{}, LogTime: c.now}
+	s := Stats{Processed: c.processed, Holders: len(c.holders), Waiting: len(c.waiting), Queued: map[string]int{},
+		States: map[string]BackendState{}, Anchor: c.anchor(), LogTime: c.now}
 	for b, q := range c.queues {
 		s.Queued[b] = len(q)
+	}
+	for b, st := range c.states {
+		s.States[b] = st
 	}
 	return s
 }

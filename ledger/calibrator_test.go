@@ -264,3 +264,104 @@ func TestDeadlock(t *testing.T) {
 	l5 := lock("5", ledger.RowKey("v", "1"))
 	undecided(t, c, l5)
 }
+
+func setState(t *testing.T, c *ledger.Calibrator, b string, s ledger.BackendState) {
+	t.Helper()
+	if _, err := c.Append(context.Background(), &ledger.Event{Type: ledger.State, Backend: b, State: s.String()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDownBackend: a down backend holds up nobody, keeps its queue, serves
+// no reads, and after catching up serves reads of keys no longer pending.
+func TestDownBackend(t *testing.T) {
+	c := start(t, "a", "b")
+	setState(t, c, "a", ledger.Down)
+	if got := c.Anchor(); got != "b" {
+		t.Fatalf("anchor %q with a down, want b", got)
+	}
+	w := submit(t, c, write(row1))
+	decided(t, w)
+	applyAll(t, c, "b")
+	select {
+	case <-w.Job().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a down backend held up the write")
+	}
+	// The key is still pending on a: no read there, even when it is back.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	setState(t, c, "a", ledger.CatchingUp)
+	if err := c.WaitClear(ctx, "a", []ledger.Key{row1}, ""); err == nil {
+		t.Fatal("catching-up backend served a read of a key it has not applied")
+	}
+	if err := c.WaitClear(context.Background(), "a", []ledger.Key{row2}, ""); err != nil {
+		t.Fatal("catching-up backend did not serve a read of another key")
+	}
+	if c.CaughtUp("a") {
+		t.Fatal("caught up with a queue")
+	}
+	applyAll(t, c, "a")
+	if !c.CaughtUp("a") {
+		t.Fatal("not caught up with an empty queue")
+	}
+	if err := c.WaitClear(context.Background(), "a", []ledger.Key{row1}, ""); err != nil {
+		t.Fatal(err)
+	}
+	setState(t, c, "a", ledger.Active)
+	if got := c.Anchor(); got != "a" {
+		t.Fatalf("anchor %q, want a back", got)
+	}
+}
+
+// TestCalibration: an outcome that differs from the anchor's marks the
+// backend diverged (P7); it then serves no reads and applies nothing.
+func TestCalibration(t *testing.T) {
+	c := start(t, "a", "b", "c")
+	w := submit(t, c, write(row1))
+	decided(t, w)
+	report := func(b string, o ledger.Outcome) {
+		ctx := context.Background()
+		jobs, err := c.NextJobs(ctx, b, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := make([]ledger.Result, len(jobs))
+		for i := range res {
+			res[i].Outcome = o
+		}
+		if err := c.Report(ctx, b, jobs, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report("b", ledger.Outcome{Rows: 0}) // before the anchor reports
+	report("a", ledger.Outcome{Rows: 1})
+	report("c", ledger.Outcome{Rows: 1})
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.State("b"); s != ledger.Diverged {
+		t.Fatalf("b is %v, want diverged", s)
+	}
+	if s := c.State("c"); s != ledger.Active {
+		t.Fatalf("c is %v, want active", s)
+	}
+	if d := c.Divergences(); len(d) != 1 || d[0].Backend != "b" || d[0].Seq != w.Seq {
+		t.Fatalf("divergences %+v", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := c.WaitClear(ctx, "b", []ledger.Key{row2}, ""); err == nil {
+		t.Fatal("a diverged backend served a read")
+	}
+	w2 := submit(t, c, write(row2))
+	decided(t, w2)
+	for _, j := range w2.Job().Targets {
+		if j == "b" {
+			t.Fatal("a diverged backend was given a job")
+		}
+	}
+}

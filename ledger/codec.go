@@ -17,7 +17,7 @@ import (
 //
 //	event   = version(1) type(byte) flags(byte: 1=Reject) time origin:str req:uvarint
 //	          tx:str n:uvarint key*n n:uvarint stmt*n target:uvarint backend:str
-//	          n:uvarint seq*n n:uvarint outcome*n lease:varint(ns)
+//	          n:uvarint seq*n n:uvarint outcome*n lease:varint(ns) state:str
 //	key     = table:str row:str
 //	stmt    = sql:str flags(byte: 1=Query) n:uvarint arg*n
 //	arg     = tag(byte) payload (see the tag constants)
@@ -121,6 +121,7 @@ func EncodeEvent(ev *Event) ([]byte, error) {
 		b = appendBool(b, o.Skipped)
 	}
 	b = binary.AppendVarint(b, int64(ev.Lease))
+	b = appendString(b, ev.State)
 	return b, nil
 }
 
@@ -265,6 +266,7 @@ func DecodeEvent(b []byte) (*Event, error) {
 		}
 	}
 	ev.Lease = time.Duration(d.varint())
+	ev.State = d.string()
 	if d.err == nil && len(d.b) > 0 {
 		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))
 	}

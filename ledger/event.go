@@ -21,9 +21,10 @@ const (
 	Cancel                  // a waiting Write or Lock is withdrawn (lock timeout, cancelled context)
 	Applied                 // an applier's report
 	Tick                    // moves log time on
+	State                   // a backend changes state: Backend, State
 )
 
-var typeNames = [...]string{"", "write", "lock", "commit", "abort", "cancel", "applied", "tick"}
+var typeNames = [...]string{"", "write", "lock", "commit", "abort", "cancel", "applied", "tick", "state"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) {
@@ -64,9 +65,10 @@ type Event struct {
 
 	Target Seq // Cancel: the request to withdraw
 
-	Backend  string    // Applied
+	Backend  string    // Applied, State
 	Seqs     []Seq     // Applied
 	Outcomes []Outcome // Applied, aligned with Seqs
+	State    string    // State: one of the BackendState names
 }
 
 // Log is the totally ordered, append-only ledger (DESIGN §4).

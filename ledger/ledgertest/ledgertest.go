@@ -66,6 +66,7 @@ func Events() []*ledger.Event {
 			Outcomes: []ledger.Outcome{{Rows: 1}, {Rows: -1, SQLState: "23505", Msg: "duplicate key"},
 				{Skipped: true}, {}, {Rows: math.MaxInt64}},
 		},
+		{Type: ledger.State, Stamp: stamp.Add(7 * time.Second), Origin: "host-1/4242", Backend: "b", State: "down"},
 		{Type: ledger.Tick, Stamp: time.Date(1969, 12, 31, 23, 59, 59, 1, time.FixedZone("", -7*3600))},
 		{Type: ledger.Tick},
 	}
