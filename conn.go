@@ -89,7 +89,16 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if private, err := e.private(a); err != nil {
 		return nil, err
 	} else if private {
-		return e.anchor().DB.ExecContext(ctx, query, namedArgs(args)...)
+		a, err := e.anchor()
+		if err != nil {
+			return nil, err
+		}
+		res, err := a.DB.ExecContext(ctx, query, namedArgs(args)...)
+		if err != nil {
+			e.failed(a.Name, err)
+			return nil, &BackendError{Backend: a.Name, Op: "exec", Err: err}
+		}
+		return res, nil
 	}
 	switch a.Kind {
 	case router.Read:
@@ -133,9 +142,14 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if private, err := e.private(a); err != nil {
 		return nil, err
 	} else if private {
-		r, err := e.anchor().DB.QueryContext(ctx, query, namedArgs(args)...)
+		a, err := e.anchor()
 		if err != nil {
-			return nil, &BackendError{Backend: e.anchor().Name, Op: "query", Err: err}
+			return nil, err
+		}
+		r, err := a.DB.QueryContext(ctx, query, namedArgs(args)...)
+		if err != nil {
+			e.failed(a.Name, err)
+			return nil, &BackendError{Backend: a.Name, Op: "query", Err: err}
 		}
 		return newRows(r, nil), nil
 	}

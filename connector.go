@@ -116,6 +116,9 @@ type engine struct {
 	schema   *backend.Schema
 	rewrites rewriteCache
 	txs      sync.Map // open transactions of this process, by id
+	health   health
+
+	monitorDone chan struct{}
 
 	// sharedLedger is set when other processes append to the ledger, so a
 	// linearizable read must first catch up with its tail. With the
@@ -143,6 +146,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	e := &engine{
 		cfg: cfg, log: cfg.Logger, byName: map[string]*backend.Backend{},
 		inflight: map[string]*counter{}, appliers: map[string]*applierRun{},
+		health: health{failing: map[string]time.Time{}},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -186,6 +190,11 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	for _, b := range e.backends {
 		e.startApplier(b)
 	}
+	e.monitorDone = make(chan struct{})
+	go func() {
+		defer close(e.monitorDone)
+		e.monitor(e.runCtx)
+	}()
 	return e, nil
 }
 
@@ -206,6 +215,13 @@ func (e *engine) startApplier(b *backend.Backend) {
 	a := &backend.Applier{B: b, Cal: e.cal, LedgerID: e.ledger.ID(), Log: e.log, OnApplied: e.applied(b)}
 	if hook := e.afterCommit; hook != nil {
 		a.AfterCommit = func() error { return hook(b.Name) }
+	}
+	a.Health = func(err error) {
+		if err == nil {
+			e.succeeded(b.Name)
+		} else {
+			e.failed(b.Name, err)
+		}
 	}
 	go func() {
 		defer close(r.done)
@@ -254,6 +270,9 @@ func (e *engine) close() error {
 		e.stop()
 	}
 	timeout := time.After(10 * time.Second)
+	if e.monitorDone != nil {
+		<-e.monitorDone
+	}
 	e.mu.Lock()
 	for name, r := range e.appliers {
 		select {
@@ -286,7 +305,13 @@ func sqlDriverName(d string) string {
 	return d
 }
 
-func (e *engine) anchor() *backend.Backend { return e.byName[e.cal.Anchor()] }
+// anchor returns the first active backend.
+func (e *engine) anchor() (*backend.Backend, error) {
+	if b := e.byName[e.cal.Anchor()]; b != nil {
+		return b, nil
+	}
+	return nil, ErrNoActiveBackend
+}
 
 // origin names this process in the ledger.
 func origin() string {

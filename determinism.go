@@ -175,9 +175,13 @@ func (e *engine) fixGenerated(ctx context.Context, p *plan) error {
 	for i, g := range rw.gen {
 		exprs[i] = "(" + g.Expr + ")::text"
 	}
-	anchor := e.anchor()
+	anchor, err := e.anchor()
+	if err != nil {
+		return err
+	}
 	r, err := anchor.DB.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM generate_series(1, $1)", rows)
 	if err != nil {
+		e.failed(anchor.Name, err)
 		return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
 	}
 	defer r.Close()
@@ -244,7 +248,7 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	}
 	info, err := e.schema.Table(ctx, t.Name)
 	if err != nil {
-		return nil, &BackendError{Backend: e.anchor().Name, Op: "read schema", Err: err}
+		return nil, &BackendError{Backend: "anchor", Op: "read schema", Err: err}
 	}
 	var gen []backend.Generated
 	if info != nil {
@@ -288,4 +292,55 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Paths a statement can take (DESIGN §5), as [engine.path] reports them.
+const (
+	pathRead     = "read"     // served by one backend with nothing pending on its keys
+	pathOrdered  = "ordered"  // through the ledger as it is, or with values fixed by the driver
+	pathAnchor   = "anchor"   // through the ledger with values the anchor generated first
+	pathRefused  = "refused"  // cannot be made deterministic
+	pathControl  = "control"  // transaction control and savepoints
+	pathSession  = "session"  // refused outside a transaction
+	pathUnparsed = "unparsed" // the parser rejects it
+)
+
+// path says which way query would go, binding every parameter to 1. It may
+// draw values from the anchor's sequences.
+func (e *engine) path(ctx context.Context, query string) string {
+	a, err := e.an.Analyze(query)
+	if err != nil {
+		return pathUnparsed
+	}
+	switch a.Kind {
+	case router.Read:
+		return pathRead
+	case router.Session:
+		return pathSession
+	case router.Write, router.DDL:
+	default:
+		return pathControl
+	}
+	args := make([]driver.NamedValue, a.NumParams)
+	for i := range args {
+		args[i] = driver.NamedValue{Ordinal: i + 1, Value: int64(1)}
+	}
+	p, err := e.planWrite(ctx, a, args)
+	switch {
+	case err != nil:
+		var ue *UnsafeStatementError
+		if errors.As(err, &ue) {
+			return pathRefused
+		}
+		return "error: " + err.Error()
+	case len(p.pre) > 0 || len(p.args) > len(args) && e.generated(ctx, a):
+		return pathAnchor
+	}
+	return pathOrdered
+}
+
+// generated reports whether a leaves generated columns to the anchor.
+func (e *engine) generated(ctx context.Context, a *router.Analysis) bool {
+	rw, err := e.insertRewrite(ctx, a)
+	return err == nil && rw != nil
 }

@@ -1,8 +1,11 @@
 package calibrated
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+
+	"github.com/calibrated/calibrated/backend"
 )
 
 // ConfigError reports a bad DSN or Config: the key at fault and why.
@@ -44,6 +47,9 @@ var (
 	// tx_lease: its locks were released so others could go on, and it was
 	// rolled back. Retry it. SQLSTATE 25P03.
 	ErrTxExpired error = &sqlError{"calibrated: transaction expired: idle for longer than tx_lease, so its locks were released and it was rolled back; retry it", "25P03"}
+	// ErrNoActiveBackend is returned when every backend is down, diverged
+	// or stale: there is no anchor to run on.
+	ErrNoActiveBackend = errors.New("calibrated: no active backend: every backend is down, diverged or stale; check them with calibrated status")
 	// ErrLedgerUnavailable is returned when the ledger cannot be written or read.
 	ErrLedgerUnavailable = errors.New("calibrated: ledger unavailable")
 )
@@ -107,4 +113,20 @@ type UnsupportedError struct {
 
 func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("calibrated: %s is not supported; %s", e.What, e.Fix)
+}
+
+// Retryable reports whether err means the statement or transaction was not
+// applied and may simply be tried again: a conflict, a deadlock, a lock
+// timeout, an expired transaction, or a backend that could not be reached
+// before anything was committed.
+func Retryable(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrConflict), errors.Is(err, ErrDeadlock), errors.Is(err, ErrLockTimeout),
+		errors.Is(err, ErrTxExpired), errors.Is(err, ErrNoActiveBackend), errors.Is(err, driver.ErrBadConn):
+		return true
+	}
+	var be *BackendError
+	return errors.As(err, &be) && backend.ConnError(be.Err)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/calibrated/calibrated/backend"
 	"github.com/calibrated/calibrated/ledger"
@@ -14,10 +16,20 @@ import (
 
 type counter struct{ atomic.Int64 }
 
+type readFromKey struct{}
+
+// ReadFrom returns a context whose reads run on the named backend (or
+// "anchor", or "nearest"), overriding the DSN's read setting: such a read
+// waits while that backend has a pending write on its rows, or is down.
+func ReadFrom(ctx context.Context, backend string) context.Context {
+	return context.WithValue(ctx, readFromKey{}, backend)
+}
+
 // readBackend chooses where a read of keys runs and waits until that
 // backend has no pending write on them (P3). keys nil means "nothing
-// pending at all", for reads that could not be analysed.
-func (e *engine) readBackend(ctx context.Context, keys []ledger.Key) (*backend.Backend, error) {
+// pending at all", for reads that could not be analysed. Backends in
+// avoid (those that just failed) are not chosen under read=nearest.
+func (e *engine) readBackend(ctx context.Context, keys []ledger.Key, avoid ...string) (*backend.Backend, error) {
 	if e.cfg.Consistency == ConsistencyStrong && e.sharedLedger {
 		// The read index: everything appended before the read began,
 		// by any process, must be known here first.
@@ -25,20 +37,40 @@ func (e *engine) readBackend(ctx context.Context, keys []ledger.Key) (*backend.B
 			return nil, &LedgerError{Err: err}
 		}
 	}
-	switch e.cfg.Read {
+	read := e.cfg.Read
+	if name, ok := ctx.Value(readFromKey{}).(string); ok {
+		read = name
+	}
+	switch read {
 	case ReadNearest:
-		if e.cfg.Consistency == ConsistencyNone {
-			return e.pick(e.candidates()[0]), nil
+		cands := e.candidates()
+		if len(avoid) > 0 && len(avoid) < len(cands) {
+			cands = slices.DeleteFunc(slices.Clone(cands), func(b string) bool { return slices.Contains(avoid, b) })
 		}
-		name, err := e.cal.WaitAnyClear(ctx, e.candidates(), keys)
+		if e.cfg.Consistency == ConsistencyNone {
+			for _, b := range cands {
+				if e.cal.State(b).Serves() {
+					return e.pick(b), nil
+				}
+			}
+			return e.pick(cands[0]), nil
+		}
+		name, err := e.cal.WaitAnyClear(ctx, cands, keys)
 		if err != nil {
 			return nil, err
 		}
 		return e.pick(name), nil
 	case ReadAnchor:
-		return e.waitOn(ctx, e.cal.Anchor(), keys, "")
+		a, err := e.anchor()
+		if err != nil {
+			return nil, err
+		}
+		return e.waitOn(ctx, a.Name, keys, "")
 	default:
-		return e.waitOn(ctx, e.cfg.Read, keys, "")
+		if _, ok := e.byName[read]; !ok {
+			return nil, &ConfigError{Key: "read", Err: fmt.Errorf("no backend %q", read)}
+		}
+		return e.waitOn(ctx, read, keys, "")
 	}
 }
 
@@ -72,22 +104,40 @@ func (e *engine) candidates() []string {
 	return names
 }
 
-// read runs a read on the chosen backend.
+// read runs a read on the chosen backend. A backend that cannot be reached
+// is reported and the read goes elsewhere (read=nearest) or waits for it
+// (read=anchor, read=NAME): time stops for those who wait (P4).
 func (e *engine) read(ctx context.Context, a *router.Analysis, query string, args []driver.NamedValue) (driver.Rows, error) {
 	keys, err := e.readKeys(a, args)
 	if err != nil {
 		return nil, err
 	}
-	b, err := e.readBackend(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	r, err := b.DB.QueryContext(ctx, query, namedArgs(args)...)
-	if err != nil {
+	var avoid []string
+	for {
+		b, err := e.readBackend(ctx, keys, avoid...)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.DB.QueryContext(ctx, query, namedArgs(args)...)
+		if err == nil {
+			return newRows(r, func() { e.done(b) }), nil
+		}
 		e.done(b)
-		return nil, &BackendError{Backend: b.Name, Op: "query", Err: err}
+		if !backend.ConnError(err) || ctx.Err() != nil {
+			return nil, &BackendError{Backend: b.Name, Op: "query", Err: err}
+		}
+		e.failed(b.Name, err)
+		if name, _ := ctx.Value(readFromKey{}).(string); (name == "" && e.cfg.Read == ReadNearest || name == ReadNearest) && len(avoid) < len(e.backends)-1 {
+			avoid = append(avoid, b.Name)
+			continue
+		}
+		avoid = nil
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, &BackendError{Backend: b.Name, Op: "query", Err: err}
+		}
 	}
-	return newRows(r, func() { e.done(b) }), nil
 }
 
 // readKeys binds a read's keys; an unanalysed read (a == nil) waits for

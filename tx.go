@@ -42,9 +42,13 @@ type savepoint struct {
 }
 
 func (e *engine) begin(ctx context.Context, c *conn, opts driver.TxOptions) (*tx, error) {
-	a := e.anchor()
+	a, err := e.anchor()
+	if err != nil {
+		return nil, err
+	}
 	atx, err := a.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.IsolationLevel(opts.Isolation), ReadOnly: opts.ReadOnly})
 	if err != nil {
+		e.failed(a.Name, err)
 		return nil, &BackendError{Backend: a.Name, Op: "begin", Err: err}
 	}
 	id := strconv.FormatInt(e.txSeq.Add(1), 10)

@@ -53,16 +53,26 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 	if ddl {
 		e.schemaChanged()
 	}
-	r, ok := e.cal.Result(j, j.Anchor)
+	// The anchor's outcome is the client's; if the anchor went down before
+	// applying the entry, the first backend that did speaks for it.
+	from := j.Anchor
+	r, ok := e.cal.Result(j, from)
+	for _, b := range j.Targets {
+		if ok {
+			break
+		}
+		from = b
+		r, ok = e.cal.Result(j, b)
+	}
 	if !ok {
-		return r, &LedgerError{Seq: uint64(j.Seq), Err: fmt.Errorf("anchor %q has no outcome for entry %d", j.Anchor, j.Seq)}
+		return r, &LedgerError{Seq: uint64(j.Seq), Err: fmt.Errorf("no backend has an outcome for entry %d", j.Seq)}
 	}
 	if r.SQLState != "" {
 		err := r.Err
 		if err == nil {
 			err = &remoteError{state: r.SQLState, msg: r.Msg}
 		}
-		return r, &BackendError{Backend: j.Anchor, Op: "apply", Err: err}
+		return r, &BackendError{Backend: from, Op: "apply", Err: err}
 	}
 	return r, nil
 }

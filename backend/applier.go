@@ -51,6 +51,9 @@ type Applier struct {
 	Log      *slog.Logger
 	// OnApplied, if set, runs after each committed batch (schema refresh after DDL).
 	OnApplied func(jobs []*ledger.Job)
+	// Health, if set, hears of every batch: nil when it committed, else the
+	// error that made it fail (and be retried).
+	Health func(err error)
 	// AfterCommit, if set, runs between a batch's commit and its report; an
 	// error stops the applier there. Tests use it to kill an applier at the
 	// worst moment for exactly-once.
@@ -73,6 +76,9 @@ func (a *Applier) Run(ctx context.Context) error {
 			return err
 		}
 		res, err := a.apply(ctx, jobs)
+		if a.Health != nil && ctx.Err() == nil {
+			a.Health(err)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

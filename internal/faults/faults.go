@@ -52,6 +52,24 @@ func (p *Proxy) Latency(t testing.TB, ms int) {
 	p.add(t, fmt.Sprintf(`{"name":"latency","type":"latency","stream":"downstream","attributes":{"latency":%d}}`, ms))
 }
 
+// Cut stops the proxy: existing connections break and new ones are refused.
+func (p *Proxy) Cut() { p.p.Stop() }
+
+// Restore starts a cut proxy again on the same address.
+func (p *Proxy) Restore(t testing.TB) {
+	t.Helper()
+	if err := p.p.Start(); err != nil {
+		t.Fatalf("restore proxy: %v", err)
+	}
+}
+
+// ResetPeer makes the backend's side reset connections after ms
+// milliseconds of traffic (toxiproxy's reset_peer).
+func (p *Proxy) ResetPeer(t testing.TB, ms int) {
+	t.Helper()
+	p.add(t, fmt.Sprintf(`{"name":"reset","type":"reset_peer","stream":"upstream","attributes":{"timeout":%d}}`, ms))
+}
+
 // Clear removes every toxic.
 func (p *Proxy) Clear() {
 	p.p.Toxics.ResetToxics(context.Background())

@@ -1,0 +1,87 @@
+package calibrated
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func corpusLines(t *testing.T, name string) []string {
+	t.Helper()
+	path := filepath.Join("..", "shared", "corpus", name)
+	if dir := os.Getenv("CALIBRATED_CORPUS"); dir != "" {
+		path = filepath.Join(dir, name)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("corpus: %v (set CALIBRATED_CORPUS to the corpus folder)", err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// TestCorpusPaths: every GORM statement in the corpus analyses, and a
+// labelled sample takes the path DESIGN §5 and §6 give it, against the
+// schema the corpus itself creates.
+func TestCorpusPaths(t *testing.T) {
+	lines := corpusLines(t, "gorm-postgres.sql")
+	cl := newCluster(t, 2)
+	e := cl.engine(t)
+	ctx := context.Background()
+	for _, l := range lines {
+		if strings.HasPrefix(l, "CREATE TABLE \"") || strings.HasPrefix(l, "CREATE UNIQUE INDEX") {
+			mustExec(t, cl.db, l)
+		}
+	}
+	for _, l := range lines {
+		if _, err := e.an.Analyze(l); err != nil {
+			t.Errorf("does not analyse: %s: %v", l, err)
+		}
+	}
+	sample := map[string]string{
+		`INSERT INTO "users" ("name","email","age","created_at","updated_at","deleted_at") VALUES ($1,$2,$3,$4,$5,$6) RETURNING "id"`: pathAnchor,
+		`INSERT INTO "audit_logs" ("action") VALUES ($1) RETURNING "at","id"`:                                                         pathAnchor,
+		`INSERT INTO "languages" ("code","name","id") VALUES ($1,$2,$3) ON CONFLICT DO NOTHING RETURNING "id"`:                        pathOrdered,
+		`INSERT INTO "user_languages" ("user_id","language_id") VALUES ($1,$2) ON CONFLICT DO NOTHING`:                                pathOrdered,
+		`UPDATE "users" SET "name"=$1,"updated_at"=$2 WHERE "users"."deleted_at" IS NULL AND "id" = $3`:                               pathOrdered,
+		`UPDATE "users" SET "name"=$1,"updated_at"=$2 WHERE age > $3 AND "users"."deleted_at" IS NULL`:                                pathOrdered,
+		`UPDATE "users" SET "updated_at"=NOW() WHERE id = $1 AND "users"."deleted_at" IS NULL`:                                        pathOrdered,
+		`UPDATE users SET updated_at = NOW() WHERE id = $1`:                                                                           pathOrdered,
+		`DELETE FROM "users" WHERE "users"."id" = $1`:                                                                                 pathOrdered,
+		`INSERT INTO users (name, email, created_at) VALUES ($1, $2, NOW()) RETURNING id, created_at`:                                 pathAnchor,
+		`INSERT INTO orders_archive SELECT * FROM orders WHERE created_at < now() - interval '90 days'`:                               pathRefused,
+		`ALTER TABLE users ADD COLUMN nickname text DEFAULT ''`:                                                                       pathOrdered,
+		`SELECT * FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."id" = $1 LIMIT $2`:                                     pathRead,
+		`SELECT * FROM "users" WHERE "users"."id" = $1 AND "users"."deleted_at" IS NULL ORDER BY "users"."id" LIMIT $2 FOR UPDATE`:    pathRead,
+		`SAVEPOINT sp1`:             pathControl,
+		`BEGIN`:                     pathControl,
+		`SET search_path TO public`: pathSession,
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		want, ok := sample[l]
+		if !ok {
+			continue
+		}
+		seen[l] = true
+		if got := e.path(ctx, l); got != want {
+			t.Errorf("%s\n\tpath %s, want %s", l, got, want)
+		}
+	}
+	for l := range sample {
+		if !seen[l] {
+			t.Errorf("sample line not in the corpus: %s", l)
+		}
+	}
+}

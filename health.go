@@ -1,0 +1,100 @@
+package calibrated
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
+)
+
+// health follows each backend's connection failures and turns them into
+// State events (DESIGN §7): a backend failing for down_after is marked
+// down; a down backend that answers again is catching up; a backend that
+// has caught up is active. The events go through the ledger, so every
+// participant sees the same states at the same positions.
+type health struct {
+	mu      sync.Mutex
+	failing map[string]time.Time // since when each backend fails; absent when healthy
+}
+
+// failed records a connection failure of backend b. Other errors say
+// nothing about the backend's reachability and are ignored.
+func (e *engine) failed(b string, err error) {
+	if !backend.ConnError(err) {
+		return
+	}
+	e.health.mu.Lock()
+	if _, ok := e.health.failing[b]; !ok {
+		e.health.failing[b] = time.Now()
+		e.log.Warn("calibrated: backend failing", "backend", b, "err", err)
+	}
+	e.health.mu.Unlock()
+}
+
+// succeeded records that backend b answered.
+func (e *engine) succeeded(b string) {
+	e.health.mu.Lock()
+	delete(e.health.failing, b)
+	e.health.mu.Unlock()
+}
+
+func (e *engine) failingFor(b string) time.Duration {
+	e.health.mu.Lock()
+	defer e.health.mu.Unlock()
+	since, ok := e.health.failing[b]
+	if !ok {
+		return 0
+	}
+	return time.Since(since)
+}
+
+// monitor runs until ctx is done, checking every backend's health.
+func (e *engine) monitor(ctx context.Context) {
+	period := min(100*time.Millisecond, e.cfg.DownAfter/4)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, b := range e.backends {
+			e.check(ctx, b)
+		}
+	}
+}
+
+func (e *engine) check(ctx context.Context, b *backend.Backend) {
+	switch e.cal.State(b.Name) {
+	case ledger.Active, ledger.CatchingUp:
+		if e.failingFor(b.Name) >= e.cfg.DownAfter {
+			e.setState(ctx, b.Name, ledger.Down)
+			return
+		}
+		if e.cal.CaughtUp(b.Name) {
+			e.setState(ctx, b.Name, ledger.Active)
+		}
+	case ledger.Down:
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := b.DB.PingContext(pctx)
+		cancel()
+		if err == nil {
+			e.succeeded(b.Name)
+			e.setState(ctx, b.Name, ledger.CatchingUp)
+		}
+	}
+}
+
+func (e *engine) setState(ctx context.Context, b string, s ledger.BackendState) {
+	if _, err := e.cal.Append(ctx, &ledger.Event{Type: ledger.State, Backend: b, State: s.String()}); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			e.log.Error("calibrated: cannot record a backend state", "backend", b, "state", s, "err", err)
+		}
+		return
+	}
+	e.log.Info("calibrated: backend state", "backend", b, "state", s)
+}
