@@ -11,12 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/calibrated/calibrated/backend"
 	"github.com/calibrated/calibrated/ledger"
-	"github.com/calibrated/calibrated/ledger/memlog"
 	"github.com/calibrated/calibrated/router"
 )
 
@@ -58,8 +58,8 @@ func newConnector(cfg *Config, opts ...Option) (*connector, error) {
 	if d := cfg.Dialect(); d != "postgres" {
 		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres:// backends", d, errNotSupported)}
 	}
-	if cfg.Ledger != LedgerLocal {
-		return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local", Redact(cfg.Ledger), errNotSupported)}
+	if cfg.Ledger != LedgerLocal && !strings.HasPrefix(cfg.Ledger, "file:") {
+		return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", Redact(cfg.Ledger), errNotSupported)}
 	}
 	return &connector{cfg: cfg, drv: &Driver{}}, nil
 }
@@ -180,11 +180,31 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 		return nil, err
 	}
 	e.schema = &backend.Schema{DB: e.backends[0].DB}
-	e.ledger = memlog.New()
+	if e.ledger, err = openLedger(cfg); err != nil {
+		return nil, err
+	}
+	stale, err := lostHistory(ctx, e.backends, e.ledger.ID())
+	if err != nil {
+		return nil, err
+	}
 	e.cal = ledger.NewCalibrator(e.ledger, origin(), names)
 	e.cal.OnLapse = e.lapsed
 	if err := e.cal.Start(); err != nil {
 		return nil, &LedgerError{Err: err}
+	}
+	// Read what the ledger already holds (a restart on a file ledger), and
+	// let the leases of transactions whose process died lapse.
+	if _, err := e.cal.Append(ctx, &ledger.Event{Type: ledger.Tick}); err != nil {
+		return nil, &LedgerError{Err: err}
+	}
+	if err := e.cal.Sync(ctx); err != nil {
+		return nil, &LedgerError{Err: err}
+	}
+	for _, b := range e.backends {
+		if why, ok := stale[b.Name]; ok && e.cal.State(b.Name) != ledger.Stale {
+			e.log.Error("calibrated: backend is stale; run calibrated resync", "backend", b.Name, "why", why)
+			e.setState(ctx, b.Name, ledger.Stale)
+		}
 	}
 	e.runCtx, e.stop = context.WithCancel(context.Background())
 	for _, b := range e.backends {

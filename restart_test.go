@@ -1,0 +1,168 @@
+package calibrated
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/ledger"
+)
+
+// TestRestartChild is the child process of TestKillAndRestart: with
+// CALIBRATED_CHILD_DSN set it writes until killed, printing the id of every
+// acknowledged write.
+func TestRestartChild(t *testing.T) {
+	dsn := os.Getenv("CALIBRATED_CHILD_DSN")
+	if dsn == "" {
+		t.Skip("run by TestKillAndRestart")
+	}
+	db, err := sql.Open("calibrated", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := strconv.Atoi(os.Getenv("CALIBRATED_CHILD_START"))
+	for id := start; ; id++ {
+		err := func() error {
+			tx, err := db.Begin()
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			if _, err := tx.Exec(`INSERT INTO acked (id) VALUES ($1)`, id); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`UPDATE counter SET n = n + 1 WHERE id = 1`); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}()
+		if err == nil {
+			_, err = db.Exec(`UPDATE counter SET n = n + 1 WHERE id = 2`)
+		}
+		if err != nil {
+			fmt.Printf("error %v\n", err)
+			continue
+		}
+		fmt.Printf("acked %d\n", id)
+	}
+}
+
+// TestKillAndRestart: a process writing through ledger=file:// is killed
+// with SIGKILL mid-run and restarted on the same directory; every
+// acknowledged write is then present exactly once on every backend.
+func TestKillAndRestart(t *testing.T) {
+	urls := dbtest.Postgres(t, 3)
+	dir := t.TempDir()
+	dsn := dbtest.DSN(urls, "ledger=file://"+dir, "ack=anchor")
+	direct := dbtest.Open(t, urls)
+	for _, db := range direct {
+		for _, q := range []string{`CREATE TABLE acked (id int PRIMARY KEY)`, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`, `INSERT INTO counter VALUES (1, 0), (2, 0)`} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	acked := map[int]bool{}
+	for round, start := range []int{1, 100000} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRestartChild$", "-test.v")
+		cmd.Env = append(os.Environ(), "CALIBRATED_CHILD_DSN="+dsn, "CALIBRATED_CHILD_START="+strconv.Itoa(start))
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(out)
+		n := 0
+		deadline := time.Now().Add(60 * time.Second)
+		for n < 150 && time.Now().Before(deadline) && sc.Scan() {
+			line := sc.Text()
+			if id, ok := strings.CutPrefix(line, "acked "); ok {
+				v, _ := strconv.Atoi(id)
+				acked[v] = true
+				n++
+			} else if strings.HasPrefix(line, "error ") {
+				t.Logf("child round %d: %s", round, line)
+			}
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		if n < 150 {
+			t.Fatalf("round %d: only %d writes acknowledged before the deadline", round, n)
+		}
+	}
+	// Restart once more here, on the same directory, and let it finish.
+	db, err := sql.Open("calibrated", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS barrier (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	var rows []int64
+	for i, d := range direct {
+		var count, n1, n2 int64
+		if err := d.QueryRow(`SELECT (SELECT count(*) FROM acked), (SELECT n FROM counter WHERE id = 1), (SELECT n FROM counter WHERE id = 2)`).Scan(&count, &n1, &n2); err != nil {
+			t.Fatal(err)
+		}
+		// Each transaction inserted one row and counted once: exactly once.
+		if n1 != count {
+			t.Errorf("backend %c: %d rows but the counter says %d", 'a'+i, count, n1)
+		}
+		if n2 < int64(len(acked)) || n2 > count {
+			t.Errorf("backend %c: second counter %d outside [%d acknowledged, %d committed]", 'a'+i, n2, len(acked), count)
+		}
+		for id := range acked {
+			var one int
+			if err := d.QueryRow(`SELECT count(*) FROM acked WHERE id = $1`, id).Scan(&one); err != nil || one != 1 {
+				t.Fatalf("backend %c: acknowledged write %d present %d times, %v", 'a'+i, id, one, err)
+			}
+		}
+		rows = append(rows, count)
+	}
+	t.Logf("%d acknowledged writes; rows on each backend: %v", len(acked), rows)
+	dbtest.Converged(t, direct, "acked")
+	dbtest.Converged(t, direct, "counter")
+}
+
+// TestLocalRestartMarksStale: with ledger=local a restart loses the
+// history; a backend that had not applied all of it is marked stale, and
+// serves nothing until resynced.
+func TestLocalRestartMarksStale(t *testing.T) {
+	urls := dbtest.Postgres(t, 2)
+	cl := openCluster(t, urls, "ack=anchor")
+	mustExec(t, cl.db, `CREATE TABLE t (id int PRIMARY KEY)`)
+	waitApplied(t, cl)
+	cl.engine(t).stopApplier("b")
+	mustExec(t, cl.db, `INSERT INTO t VALUES (1)`)
+	cl.db.Close()
+
+	again := openCluster(t, urls)
+	e := again.engine(t)
+	if s := e.cal.State("b"); s != ledger.Stale {
+		t.Fatalf("b is %v after a restart that lost its pending entry, want stale", s)
+	}
+	if s := e.cal.State("a"); s != ledger.Active {
+		t.Fatalf("a is %v, want active", s)
+	}
+	ctx, cancel := context.WithTimeout(ReadFrom(context.Background(), "b"), 200*time.Millisecond)
+	defer cancel()
+	var n int
+	if err := again.db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("read from a stale backend: %d, %v; want it to wait", n, err)
+	}
+}
