@@ -19,7 +19,7 @@ type Status struct {
 // BackendStatus is one backend's part of a [Status].
 type BackendStatus struct {
 	Name    string
-	State   string // "active"
+	State   string // "active", "down", "catching-up", "diverged", "stale" or "resyncing"
 	Queued  int    // admitted entries its applier has not applied yet
 	Reading int    // reads in flight on it
 }
@@ -36,9 +36,9 @@ func StatusOf(ctx context.Context, c driver.Connector) (Status, error) {
 		return Status{}, err
 	}
 	st := e.cal.Stats()
-	s := Status{Ledger: e.ledger.ID(), Processed: uint64(st.Processed), Anchor: e.cal.Anchor(), Holders: st.Holders, Waiting: st.Waiting}
+	s := Status{Ledger: e.ledger.ID(), Processed: uint64(st.Processed), Anchor: st.Anchor, Holders: st.Holders, Waiting: st.Waiting}
 	for _, b := range e.backends {
-		s.Backends = append(s.Backends, BackendStatus{Name: b.Name, State: "active", Queued: st.Queued[b.Name], Reading: int(e.inflight[b.Name].Load())})
+		s.Backends = append(s.Backends, BackendStatus{Name: b.Name, State: st.States[b.Name].String(), Queued: st.Queued[b.Name], Reading: int(e.inflight[b.Name].Load())})
 	}
 	return s, nil
 }

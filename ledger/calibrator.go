@@ -484,7 +484,7 @@ func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 		switch c.states[b] {
 		case Active:
 			h.waitOn[b] = true
-		case Down, CatchingUp:
+		case Down, CatchingUp, Resyncing:
 		default:
 			continue // diverged or stale: applies nothing until resynced
 		}
@@ -672,7 +672,7 @@ func (c *Calibrator) Result(j *Job, backend string) (r Result, ok bool) {
 func (c *Calibrator) NextJobs(ctx context.Context, backend string, max int) ([]*Job, error) {
 	for {
 		c.mu.Lock()
-		if q := c.queues[backend]; len(q) > 0 {
+		if q := c.queues[backend]; len(q) > 0 && c.states[backend] != Resyncing {
 			out := append([]*Job(nil), q[:min(max, len(q))]...)
 			c.mu.Unlock()
 			return out, nil

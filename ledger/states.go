@@ -14,9 +14,10 @@ const (
 	CatchingUp                     // back: replays its queue; serves reads of keys not pending on it; holds up nobody
 	Diverged                       // its outcome differed from the anchor's: no reads, no applies until resync
 	Stale                          // missed history the ledger no longer has: no reads, no applies until resync
+	Resyncing                      // being rebuilt from another backend: entries queue for it; no reads, no applies yet
 )
 
-var stateNames = [...]string{"active", "down", "catching-up", "diverged", "stale"}
+var stateNames = [...]string{"active", "down", "catching-up", "diverged", "stale", "resyncing"}
 
 func (s BackendState) String() string {
 	if int(s) < len(stateNames) {
@@ -45,8 +46,8 @@ func (c *Calibrator) setState(b string, s BackendState) {
 	if !ok || old == s {
 		return
 	}
-	if (old == Diverged || old == Stale) && s != Active {
-		return // only a resync brings such a backend back, as active
+	if (old == Diverged || old == Stale) && s != Resyncing {
+		return // only a resync brings such a backend back
 	}
 	c.states[b] = s
 	switch s {

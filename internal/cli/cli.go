@@ -19,6 +19,7 @@ const usage = `usage: calibrated <command> [flags]
 
 commands:
   demo    three databases kept identical under a concurrent bank workload
+  verify  compare the shared tables of a DSN's backends by ordered checksum
 
 Run "calibrated <command> -h" for a command's flags.
 `
@@ -32,6 +33,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
+	case "verify":
+		return verifyCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
