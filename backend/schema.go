@@ -7,12 +7,21 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/calibrated/calibrated/router"
 )
 
 // Table is what the driver needs to know about one table.
 type Table struct {
 	PrimaryKey []string    // lower-cased, in key order
 	Generated  []Generated // columns whose default differs on every backend, in column order
+	// UniqueKeys holds the unique indexes and constraints other than the
+	// primary key, by index name: each its key columns lower-cased, in index
+	// order. Partial and expression indexes are left out: the router cannot
+	// tell which rows they constrain.
+	UniqueKeys [][]string
+	// ForeignKeys holds the table's foreign-key constraints, by name.
+	ForeignKeys []router.ForeignKey
 }
 
 // Generated is a column whose default gives a different value on every
@@ -82,6 +91,24 @@ func (s *Schema) PrimaryKey(table string) []string {
 	return t.PrimaryKey
 }
 
+// UniqueKeys implements router.Schema; nil when the schema cannot be read.
+func (s *Schema) UniqueKeys(table string) [][]string {
+	t, err := s.Table(context.Background(), table)
+	if err != nil || t == nil {
+		return nil
+	}
+	return t.UniqueKeys
+}
+
+// ForeignKeys implements router.Schema; nil when the schema cannot be read.
+func (s *Schema) ForeignKeys(table string) []router.ForeignKey {
+	t, err := s.Table(context.Background(), table)
+	if err != nil || t == nil {
+		return nil
+	}
+	return t.ForeignKeys
+}
+
 // volatileDefault matches column defaults that give another value on every
 // backend.
 var volatileDefault = regexp.MustCompile(`(?i)nextval|now\(\)|current_timestamp|current_date|current_time|localtime|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|random|uuid`)
@@ -96,27 +123,85 @@ func loadPostgres(ctx context.Context, db *sql.DB) (map[string]*Table, error) {
 		}
 		return t
 	}
+	// Key columns only (k.ord <= indnkeyatts): INCLUDE columns do not
+	// take part in uniqueness.
 	rows, err := db.QueryContext(ctx, `
 SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
-       a.attname
+       ic.relname, i.indisprimary, a.attname
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-WHERE i.indisprimary AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-ORDER BY 1, k.ord`)
+WHERE (i.indisprimary OR i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL)
+  AND k.ord <= i.indnkeyatts
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 3 DESC, 2, k.ord`)
 	if err != nil {
 		return nil, err
 	}
+	var lastTable, lastIndex string
 	for rows.Next() {
-		var table, col string
-		if err := rows.Scan(&table, &col); err != nil {
+		var table, index, col string
+		var primary bool
+		if err := rows.Scan(&table, &index, &primary, &col); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		t := get(table)
-		t.PrimaryKey = append(t.PrimaryKey, strings.ToLower(col))
+		switch {
+		case primary:
+			t.PrimaryKey = append(t.PrimaryKey, strings.ToLower(col))
+		case table != lastTable || index != lastIndex:
+			t.UniqueKeys = append(t.UniqueKeys, []string{strings.ToLower(col)})
+		default:
+			u := &t.UniqueKeys[len(t.UniqueKeys)-1]
+			*u = append(*u, strings.ToLower(col))
+		}
+		lastTable, lastIndex = table, index
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	// A foreign key to a partitioned table is repeated, with a parent
+	// constraint, for each partition it references: keep the one that
+	// names the table statements name.
+	rows, err = db.QueryContext(ctx, `
+SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
+       con.conname,
+       CASE WHEN pn.nspname = 'public' THEN pc.relname ELSE pn.nspname || '.' || pc.relname END,
+       a.attname, pa.attname
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class pc ON pc.oid = con.confrelid
+JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(attnum, pattnum, ord) ON true
+JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.pattnum
+WHERE con.contype = 'f' AND NOT (con.conparentid <> 0 AND pc.relispartition)
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2, k.ord`)
+	if err != nil {
+		return nil, err
+	}
+	var lastCon string
+	lastTable = ""
+	for rows.Next() {
+		var table, name, parent, col, pcol string
+		if err := rows.Scan(&table, &name, &parent, &col, &pcol); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t := get(table)
+		if table != lastTable || name != lastCon {
+			t.ForeignKeys = append(t.ForeignKeys, router.ForeignKey{Parent: parent})
+		}
+		fk := &t.ForeignKeys[len(t.ForeignKeys)-1]
+		fk.Columns = append(fk.Columns, strings.ToLower(col))
+		fk.ParentColumns = append(fk.ParentColumns, strings.ToLower(pcol))
+		lastTable, lastCon = table, name
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

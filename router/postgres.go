@@ -95,7 +95,29 @@ func merge(occ []Table) []Table {
 				o.InsertCols, o.InsertRows = t.InsertCols, t.InsertRows
 			}
 			o.SetCols = append(o.SetCols, t.SetCols...)
+			o.insert, o.opaque = o.insert || t.insert, o.opaque || t.opaque
+			o.Set = mergeSet(o.Set, t.Set)
+			o.excluded = nil // the Set entries it explains are Expr
 		}
+	}
+	return out
+}
+
+// mergeSet combines the assignments of two occurrences of a table; a column
+// assigned different values by them is Expr.
+func mergeSet(a, b map[string]Source) map[string]Source {
+	if len(b) == 0 {
+		return a
+	}
+	out := make(map[string]Source, len(a)+len(b))
+	for c, src := range a {
+		out[c] = src
+	}
+	for c, src := range b {
+		if old, ok := out[c]; ok && old != src {
+			src = Source{Expr: true}
+		}
+		out[c] = src
 	}
 	return out
 }
@@ -151,7 +173,9 @@ func (w *walker) statement(n *pg.Node, a *Analysis) Kind {
 		w.all = w.all || x.TruncateStmt.Behavior == pg.DropBehavior_DROP_CASCADE
 		return Write
 	case *pg.Node_CopyStmt:
-		w.table(x.CopyStmt.Relation, x.CopyStmt.IsFrom)
+		if i := w.table(x.CopyStmt.Relation, x.CopyStmt.IsFrom); i >= 0 {
+			w.tables[i].opaque = x.CopyStmt.IsFrom
+		}
 		w.children(x.CopyStmt, "relation")
 		if x.CopyStmt.IsFrom {
 			return Write
@@ -631,6 +655,7 @@ func (w *walker) insert(s *pg.InsertStmt) {
 	}
 	if i := w.table(s.Relation, true); i >= 0 {
 		t := &w.tables[i]
+		t.insert = true
 		for _, c := range s.Cols {
 			t.InsertCols = append(t.InsertCols, c.GetResTarget().GetName())
 		}
@@ -646,6 +671,7 @@ func (w *walker) insert(s *pg.InsertStmt) {
 		}
 		if oc := s.OnConflictClause; oc != nil {
 			t.SetCols = setCols(oc.TargetList)
+			t.Set, t.excluded = setSources(oc.TargetList, true)
 			t.upsert = oc.Action == pg.OnConflictAction_ONCONFLICT_UPDATE
 			for _, e := range oc.Infer.GetIndexElems() {
 				ie := e.GetIndexElem()
@@ -672,12 +698,51 @@ func setCols(targets []*pg.Node) []string {
 	return cols
 }
 
+// setSources returns the value each SET target assigns, and with excluded
+// (ON CONFLICT DO UPDATE) which columns take the proposed row's value of a
+// column: SET a = excluded.b gives "a" -> "b".
+func setSources(targets []*pg.Node, excluded bool) (map[string]Source, map[string]string) {
+	var set map[string]Source
+	var ex map[string]string
+	for _, n := range targets {
+		rt := n.GetResTarget()
+		if rt.GetName() == "" {
+			continue
+		}
+		val := rt.GetVal()
+		if m := val.GetMultiAssignRef(); m != nil { // SET (a, b) = ($1, $2)
+			val = nil
+			if args := m.GetSource().GetRowExpr().GetArgs(); m.Colno >= 1 && int(m.Colno) <= len(args) {
+				val = args[m.Colno-1]
+			}
+		}
+		src := Source{Expr: true}
+		if len(rt.Indirection) == 0 && val != nil {
+			src = source(val)
+			if ref := val.GetColumnRef(); excluded && ref != nil {
+				if names := strs(ref.Fields); len(names) == 2 && len(ref.Fields) == 2 && names[0] == "excluded" {
+					if ex == nil {
+						ex = make(map[string]string)
+					}
+					ex[rt.Name] = names[1]
+				}
+			}
+		}
+		if set == nil {
+			set = make(map[string]Source, len(targets))
+		}
+		set[rt.Name] = src
+	}
+	return set, ex
+}
+
 func (w *walker) update(s *pg.UpdateStmt) {
 	w.writes++
 	base := w.with(s.WithClause)
 	it := w.rangeItem(s.Relation, true)
 	if it.table >= 0 {
 		w.tables[it.table].SetCols = setCols(s.TargetList)
+		w.tables[it.table].Set, _ = setSources(s.TargetList, false)
 	}
 	w.where(w.from(s.FromClause, []item{it}), s.WhereClause)
 	w.children(s, "relation", "from_clause", "with_clause")
@@ -695,7 +760,9 @@ func (w *walker) delete(s *pg.DeleteStmt) {
 func (w *walker) merge(s *pg.MergeStmt) {
 	w.writes++
 	base := w.with(s.WithClause)
-	w.table(s.Relation, true) // never pinned: MERGE picks rows by its join
+	if i := w.table(s.Relation, true); i >= 0 { // never pinned: MERGE picks rows by its join
+		w.tables[i].opaque = true
+	}
 	w.from([]*pg.Node{s.SourceRelation}, nil)
 	w.children(s, "relation", "source_relation", "with_clause")
 	w.ctes = w.ctes[:base]

@@ -67,10 +67,17 @@ type Table struct {
 	// SetCols are the columns assigned by UPDATE SET or by ON CONFLICT DO
 	// UPDATE SET.
 	SetCols []string
+	// Set maps each column of SetCols to the value assigned to it. A value
+	// that is not a plain $n or literal, an assignment to part of a column
+	// (SET a[1] = ..., SET c.f = ...), and excluded.col are Expr.
+	Set map[string]Source
 
-	wide    bool     // the table appears more than once: no pin bounds what the statement touches
-	upsert  bool     // INSERT ... ON CONFLICT ... DO UPDATE
-	arbiter []string // the ON CONFLICT inference columns; nil when not given as plain columns
+	wide     bool              // the table appears more than once: no pin bounds what the statement touches
+	insert   bool              // the target of an INSERT
+	opaque   bool              // the target of MERGE or COPY FROM: rows are written with values the text does not show
+	upsert   bool              // INSERT ... ON CONFLICT ... DO UPDATE
+	arbiter  []string          // the ON CONFLICT inference columns; nil when not given as plain columns
+	excluded map[string]string // ON CONFLICT DO UPDATE SET col = excluded.other: col -> other
 }
 
 // Analysis is what one statement text is, computed once and cached by text.
@@ -128,9 +135,25 @@ func (e *ParseError) Error() string { return "calibrated: cannot parse statement
 // Unwrap returns the parser's error.
 func (e *ParseError) Unwrap() error { return e.Err }
 
-// Schema tells the router what it cannot see in the text.
+// Schema tells the router what it cannot see in the text. Tables are named
+// as [Table.Name] spells them.
 type Schema interface {
 	// PrimaryKey returns the table's primary-key columns, lower-cased
 	// like table names, in key order; nil if unknown.
 	PrimaryKey(table string) []string
+	// UniqueKeys returns the table's unique indexes and unique constraints
+	// other than the primary key, each as its lower-cased columns in index
+	// order. Only indexes on plain columns without a WHERE clause count:
+	// the router cannot tell which rows a partial or expression index
+	// constrains.
+	UniqueKeys(table string) [][]string
+	// ForeignKeys returns the table's foreign-key constraints.
+	ForeignKeys(table string) []ForeignKey
+}
+
+// ForeignKey is a foreign-key constraint of a child table.
+type ForeignKey struct {
+	Columns       []string // the child's columns, lower-cased, in constraint order
+	Parent        string   // the referenced table, named like [Table.Name]
+	ParentColumns []string // the referenced columns, lower-cased, aligned with Columns
 }
