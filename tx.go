@@ -276,7 +276,7 @@ func (t *tx) Commit() error {
 	// The entry is in the ledger: it will be applied everywhere. Commit it
 	// on the anchor with its applied mark; if that fails, the anchor's
 	// applier replays it, and its outcome is the transaction's.
-	_, err = t.atx.ExecContext(ctx, backend.MarkSQL(), e.ledger.ID(), int64(tk.Seq))
+	_, err = t.atx.ExecContext(ctx, backend.MarkSQL(t.anchor.Dialect), e.ledger.ID(), int64(tk.Seq))
 	if err == nil {
 		err = t.atx.Commit()
 	} else {

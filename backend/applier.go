@@ -35,9 +35,18 @@ func EnsureApplied(ctx context.Context, db *sql.DB) error {
 }
 
 // MarkSQL returns the statement that records seq as applied, with the ledger
-// identity as $1 and seq as $2, for an anchor transaction to run itself.
-func MarkSQL() string {
-	return `INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES ($1, $2)`
+// identity as the first parameter and seq as the second, for an anchor
+// transaction to run itself.
+func MarkSQL(dialect string) string {
+	return `INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES (` + Placeholder(dialect, 1) + `, ` + Placeholder(dialect, 2) + `)`
+}
+
+// Placeholder returns the n-th (1-based) parameter placeholder of a dialect.
+func Placeholder(dialect string, n int) string {
+	if dialect == "postgres" {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
 }
 
 // Applier replays the ledger's admitted jobs on one backend in admission
@@ -267,13 +276,13 @@ func Buffer(rows *sql.Rows, err error) (*Buffered, error) {
 func (a *Applier) mark(ctx context.Context, tx *sql.Tx, jobs []*ledger.Job) (map[ledger.Seq]bool, error) {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES `)
-	args := []any{a.LedgerID}
+	var args []any
 	for i, j := range jobs {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString("($1,$" + strconv.Itoa(i+2) + ")")
-		args = append(args, int64(j.Seq))
+		q.WriteString("(" + Placeholder(a.B.Dialect, 2*i+1) + "," + Placeholder(a.B.Dialect, 2*i+2) + ")")
+		args = append(args, a.LedgerID, int64(j.Seq))
 	}
 	q.WriteString(" ON CONFLICT DO NOTHING RETURNING seq")
 	rows, err := tx.QueryContext(ctx, q.String(), args...)
