@@ -155,7 +155,10 @@ func (a *Applier) logger() *slog.Logger {
 // reports (a unique violation, say) are outcomes, the same on every
 // backend; any other error fails the whole transaction, to be retried.
 func (a *Applier) apply(ctx context.Context, jobs []*ledger.Job) ([]ledger.Result, error) {
-	res, err := a.tx(ctx, jobs, false)
+	res, ok, err := a.pipelined(ctx, jobs)
+	if !ok {
+		res, err = a.tx(ctx, jobs, false)
+	}
 	if errors.Is(err, errStatement) {
 		// Replay entry by entry, each behind a savepoint, so that one
 		// failing entry does not take the others down.
