@@ -35,6 +35,7 @@ type Config struct {
 	DownAfter   time.Duration // DSN "down_after": failed retries before a backend is down, > 0; default 2s
 	TxLease     time.Duration // DSN "tx_lease": how long, in log time, a transaction may go without a statement before its locks are released; > 0; default 30s
 	Logger      *slog.Logger  // not in the DSN (see [WithLogger]); default nil, which discards
+	Metrics     *Metrics      // not in the DSN (see [WithMetrics]); default nil, which records nothing
 }
 
 // Legal values of the Config fields that hold an enumeration.

@@ -206,6 +206,9 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 			e.setState(ctx, b.Name, ledger.Stale)
 		}
 	}
+	if err := e.cal.Sync(ctx); err != nil {
+		return nil, &LedgerError{Err: err}
+	}
 	e.runCtx, e.stop = context.WithCancel(context.Background())
 	for _, b := range e.backends {
 		e.startApplier(b)

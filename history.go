@@ -79,7 +79,9 @@ func History(ctx context.Context, c driver.Connector, key string) ([]HistoryEntr
 		case ledger.Applied:
 			for i, s := range ev.Seqs {
 				j, ok := at[s]
-				if !ok || i >= len(ev.Outcomes) {
+				// The first report counts, as for the calibrator; a restart
+				// reports replayed entries again, as skipped.
+				if !ok || i >= len(ev.Outcomes) || out[j].Outcomes[ev.Backend] != "pending" {
 					continue
 				}
 				out[j].Outcomes[ev.Backend] = describe(ev.Outcomes[i])

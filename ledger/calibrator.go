@@ -42,6 +42,7 @@ type Job struct {
 
 	h         *holder
 	pendingOn map[string]bool // targets that have not applied it yet
+	queued    map[string]bool // backends whose queue still holds it
 	outcomes  map[string]Outcome
 	results   map[string]Result // what this process's appliers saw
 	done      chan struct{}     // closed when its keys are released
@@ -477,7 +478,7 @@ func (c *Calibrator) hold(h *holder, keys []Key) {
 func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 	j := &Job{
 		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: c.anchor(), Tx: ev.Tx, h: h,
-		pendingOn: map[string]bool{}, outcomes: map[string]Outcome{}, results: map[string]Result{},
+		pendingOn: map[string]bool{}, queued: map[string]bool{}, outcomes: map[string]Outcome{}, results: map[string]Result{},
 		done: make(chan struct{}), anchored: make(chan struct{}),
 	}
 	for _, b := range c.backends {
@@ -490,6 +491,7 @@ func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 		}
 		j.Targets = append(j.Targets, b)
 		j.pendingOn[b] = true
+		j.queued[b] = true
 		c.queues[b] = append(c.queues[b], j)
 		c.pending[b].add(j.Keys)
 	}
@@ -578,6 +580,7 @@ func (c *Calibrator) applied(backend string, seq Seq, o Outcome) {
 	j.outcomes[backend] = o
 	delete(j.pendingOn, backend)
 	c.pending[backend].remove(j.Keys)
+	c.dequeue(backend, j)
 	if len(j.pendingOn) == 0 {
 		delete(c.jobs, seq)
 	}
@@ -591,6 +594,23 @@ func (c *Calibrator) applied(backend string, seq Seq, o Outcome) {
 		}
 	}
 	c.calibrate(j, backend)
+}
+
+// dequeue drops j from backend's queue: its report may come from the log
+// (a replay, another process) rather than from this process's applier,
+// which pops what it reports itself.
+func (c *Calibrator) dequeue(backend string, j *Job) {
+	if !j.queued[backend] {
+		return
+	}
+	delete(j.queued, backend)
+	q := c.queues[backend]
+	for i, x := range q {
+		if x == j {
+			c.queues[backend] = append(q[:i:i], q[i+1:]...)
+			return
+		}
+	}
 }
 
 func closeOnce(ch chan struct{}) {
@@ -702,6 +722,7 @@ func (c *Calibrator) Report(ctx context.Context, backend string, jobs []*Job, re
 		if len(q) > 0 && q[0] == j {
 			q[0] = nil
 			q = q[1:]
+			delete(j.queued, backend)
 		}
 	}
 	c.queues[backend] = q

@@ -65,7 +65,11 @@ func (c *Calibrator) setState(b string, s BackendState) {
 	if s == Diverged || s == Stale {
 		// It applies nothing more: drop its queue.
 		for _, j := range c.queues[b] {
-			if j != nil && j.pendingOn[b] {
+			if j == nil {
+				continue
+			}
+			delete(j.queued, b)
+			if j.pendingOn[b] {
 				delete(j.pendingOn, b)
 				c.pending[b].remove(j.Keys)
 				if len(j.pendingOn) == 0 {

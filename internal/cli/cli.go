@@ -20,6 +20,9 @@ const usage = `usage: calibrated <command> [flags]
 commands:
   demo    three databases kept identical under a concurrent bank workload
   verify  compare the shared tables of a DSN's backends by ordered checksum
+  status  each backend's state, lag and reads, as this process sees the ledger
+  log     a key's history from the ledger, with each backend's outcome
+  resync  rebuild a diverged or stale backend from an active one
 
 Run "calibrated <command> -h" for a command's flags.
 `
@@ -35,6 +38,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return demo(ctx, args[1:], stdout, stderr)
 	case "verify":
 		return verifyCmd(ctx, args[1:], stdout, stderr)
+	case "status":
+		return statusCmd(ctx, args[1:], stdout, stderr)
+	case "log":
+		return logCmd(ctx, args[1:], stdout, stderr)
+	case "resync":
+		return resyncCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
