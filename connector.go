@@ -107,6 +107,7 @@ func (c *connector) engine(ctx context.Context) (*engine, error) {
 type engine struct {
 	cfg      *Config
 	log      *slog.Logger
+	metrics  *Metrics
 	backends []*backend.Backend
 	byName   map[string]*backend.Backend
 	inflight map[string]*counter
@@ -144,7 +145,7 @@ type applierRun struct {
 
 func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	e := &engine{
-		cfg: cfg, log: cfg.Logger, byName: map[string]*backend.Backend{},
+		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, byName: map[string]*backend.Backend{},
 		inflight: map[string]*counter{}, appliers: map[string]*applierRun{},
 		health: health{failing: map[string]time.Time{}},
 	}
@@ -189,6 +190,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	}
 	e.cal = ledger.NewCalibrator(e.ledger, origin(), names)
 	e.cal.OnLapse = e.lapsed
+	e.cal.OnAppend = e.metrics.AppendLatency
 	if err := e.cal.Start(); err != nil {
 		return nil, &LedgerError{Err: err}
 	}
@@ -265,10 +267,12 @@ func (e *engine) stopApplier(name string) {
 	}
 }
 
-// applied refreshes the schema once the anchor has applied DDL.
+// applied counts what an applier applied, and refreshes the schema once
+// the anchor has applied DDL.
 func (e *engine) applied(b *backend.Backend) func([]*ledger.Job) {
 	return func(jobs []*ledger.Job) {
-		if b != e.backends[0] {
+		e.metrics.Applied(b.Name, len(jobs))
+		if a, err := e.anchor(); err != nil || a != b {
 			return
 		}
 		for _, j := range jobs {

@@ -65,6 +65,13 @@ func (e *engine) monitor(ctx context.Context) {
 		for _, b := range e.backends {
 			e.check(ctx, b)
 		}
+		if e.metrics != nil {
+			st := e.cal.Stats()
+			for _, b := range e.backends {
+				e.metrics.SetLag(b.Name, st.Queued[b.Name])
+				e.metrics.SetState(b.Name, st.States[b.Name].String())
+			}
+		}
 	}
 }
 

@@ -55,10 +55,12 @@ func (e *engine) readBackend(ctx context.Context, keys []ledger.Key, avoid ...st
 			}
 			return e.pick(cands[0]), nil
 		}
+		start := time.Now()
 		name, err := e.cal.WaitAnyClear(ctx, cands, keys)
 		if err != nil {
 			return nil, err
 		}
+		e.observeReadWait(name, start)
 		return e.pick(name), nil
 	case ReadAnchor:
 		a, err := e.anchor()
@@ -76,11 +78,20 @@ func (e *engine) readBackend(ctx context.Context, keys []ledger.Key, avoid ...st
 
 func (e *engine) waitOn(ctx context.Context, name string, keys []ledger.Key, tx string) (*backend.Backend, error) {
 	if e.cfg.Consistency != ConsistencyNone {
+		start := time.Now()
 		if err := e.cal.WaitClear(ctx, name, keys, tx); err != nil {
 			return nil, err
 		}
+		e.observeReadWait(name, start)
 	}
 	return e.pick(name), nil
+}
+
+// observeReadWait records how long a read waited for its keys, if it did.
+func (e *engine) observeReadWait(backend string, start time.Time) {
+	if e.metrics != nil {
+		e.metrics.ReadWait(backend, time.Since(start))
+	}
 }
 
 // pick counts a read in flight on a backend; done undoes it.

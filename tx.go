@@ -193,7 +193,7 @@ func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
 		return &LedgerError{Err: err}
 	}
 	t.locked = true
-	if err := t.e.admit(ctx, tk); err != nil {
+	if err := t.e.admit(ctx, tk, "lock"); err != nil {
 		return err
 	}
 	t.keys = append(t.keys, keys...)
@@ -264,6 +264,7 @@ func (t *tx) Commit() error {
 	<-tk.Decided()
 	switch tk.Decision() {
 	case ledger.Admitted:
+		e.metrics.Admitted("commit")
 	case ledger.Lapsed:
 		_ = t.atx.Rollback()
 		tk.Release()

@@ -33,7 +33,7 @@ func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.Na
 	if err != nil {
 		return ledger.Result{}, &LedgerError{Err: err}
 	}
-	if err := e.admit(ctx, t); err != nil {
+	if err := e.admit(ctx, t, "write"); err != nil {
 		return ledger.Result{}, err
 	}
 	return e.await(ctx, t.Job(), a.Kind == router.DDL)
@@ -80,7 +80,8 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 // admit waits for the calibrator's decision on t, at most lock_timeout.
 // While it waits it moves log time on with Ticks, so that the lease of a
 // transaction whose client vanished can lapse (DESIGN §4).
-func (e *engine) admit(ctx context.Context, t *ledger.Ticket) error {
+func (e *engine) admit(ctx context.Context, t *ledger.Ticket, kind string) error {
+	start := time.Now()
 	timer := time.NewTimer(e.cfg.LockTimeout)
 	defer timer.Stop()
 	tick := time.NewTicker(min(time.Second, e.cfg.TxLease/2))
@@ -107,18 +108,25 @@ wait:
 	if why != nil {
 		d = e.cal.Withdraw(t)
 	}
+	e.metrics.LockWait(time.Since(start))
 	switch d {
 	case ledger.Admitted:
+		e.metrics.Admitted(kind)
 		return nil
 	case ledger.Rejected:
+		e.metrics.Conflict("reject")
 		return ErrConflict
 	case ledger.Deadlock:
+		e.metrics.Conflict("deadlock")
 		return ErrDeadlock
 	case ledger.Lapsed:
 		return ErrTxExpired
 	case ledger.Withdrawn:
 		if why == nil {
 			why = ErrLockTimeout
+		}
+		if errors.Is(why, ErrLockTimeout) {
+			e.metrics.Conflict("lock_timeout")
 		}
 		return why
 	}

@@ -122,6 +122,9 @@ type Calibrator struct {
 	now       time.Time       // log time: the latest stamp read
 	lapsed    map[string]bool // transactions whose lease lapsed, until they commit or abort
 
+	// OnAppend, if set before Start, hears how long each append took.
+	OnAppend func(time.Duration)
+
 	// OnLapse, if set before Start, is called (in its own goroutine) with
 	// each transaction of this process whose lease lapsed, so the process
 	// can roll it back on the anchor.
@@ -233,7 +236,7 @@ func (c *Calibrator) Submit(ctx context.Context, ev *Event) (*Ticket, error) {
 	c.mu.Lock()
 	c.tickets[ev.Req] = t
 	c.mu.Unlock()
-	seq, err := c.log.Append(ctx, ev)
+	seq, err := c.append(ctx, ev)
 	if err != nil {
 		c.mu.Lock()
 		delete(c.tickets, ev.Req)
@@ -250,7 +253,17 @@ func (c *Calibrator) Append(ctx context.Context, ev *Event) (Seq, error) {
 	if ev.Stamp.IsZero() {
 		ev.Stamp = time.Now().Round(0)
 	}
-	return c.log.Append(ctx, ev)
+	return c.append(ctx, ev)
+}
+
+func (c *Calibrator) append(ctx context.Context, ev *Event) (Seq, error) {
+	if c.OnAppend == nil {
+		return c.log.Append(ctx, ev)
+	}
+	start := time.Now()
+	seq, err := c.log.Append(ctx, ev)
+	c.OnAppend(time.Since(start))
+	return seq, err
 }
 
 // apply folds one event into the state. It must be deterministic: the same
