@@ -545,15 +545,25 @@ func (c *Calibrator) commit(seq Seq, ev *Event, t *Ticket) {
 	c.decide(t, Admitted, c.newJob(seq, ev, h, t))
 }
 
-// without returns the keys not in have.
+// without returns the keys that have does not cover: a key is covered by
+// itself, by its table's key, and by "*".
 func without(keys, have []Key) []Key {
 	var out []Key
 	for _, k := range keys {
-		if !containsKey(have, k) {
+		if !covered(have, k) {
 			out = append(out, k)
 		}
 	}
 	return out
+}
+
+func covered(have []Key, k Key) bool {
+	for _, h := range have {
+		if h == k || h.IsAll() || (h.IsTable() && h.Table == k.Table && !k.IsAll()) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsKey(keys []Key, k Key) bool {
