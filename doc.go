@@ -20,7 +20,10 @@
 //
 //	db.NAME=postgres://…      PostgreSQL through pgx
 //	db.NAME=pq:postgres://…   PostgreSQL through lib/pq
-//	ledger=local              the in-process ledger (default; the only one so far)
+//	db.NAME=sqlite:PATH       SQLite through modernc.org/sqlite (import
+//	                          github.com/calibrated/calibrated/sqlite)
+//	ledger=local              the in-process ledger (default)
+//	ledger=file:///DIR        a ledger on disk: a restart resumes from it
 //	conflict=wait|reject      a write meeting a pending write on its rows waits
 //	                          in arrival order (default) or fails with ErrConflict
 //	lock_timeout=5s           how long a write waits for its rows
@@ -32,7 +35,8 @@
 //	shared=*|t1,t2  private=t3,t4
 //	                          private tables are served by the anchor alone
 //	unparsed=reject|barrier   what to do with a write the parser cannot read
-//	down_after=2s             accepted; backend failure handling comes later
+//	down_after=2s             a backend failing this long is marked down
+//	tx_lease=30s              a transaction idle this long (in log time) loses its locks
 //
 // Unknown keys and bad values are [*ConfigError]s that name the key and the
 // legal values. [ParseDSN], [Config.FormatDSN] and [NewConnector] are the
@@ -49,11 +53,15 @@
 // (a unique violation, say) is the anchor's own error, unwrappable with
 // errors.As. DDL is ordered against everything.
 //
-// Statements whose replay could differ between backends are refused with an
-// [*UnsafeStatementError]: now(), random() and other volatile functions, an
-// INSERT that leaves a serial id or a volatile default to each database, a
-// LIMIT without ORDER BY in a write, an INSERT … SELECT without ORDER BY.
-// Pass such values as parameters.
+// Statements are made deterministic before they enter the ledger: now(),
+// CURRENT_TIMESTAMP, random(), gen_random_uuid() and kin become parameters
+// whose values are fixed once; an INSERT … VALUES that leaves a serial or
+// identity id or a volatile default to the database gets those values from
+// the anchor first and sets them explicitly, and every backend's sequence
+// is moved past them. What cannot be made deterministic is refused with an
+// [*UnsafeStatementError] that names the fragment and the fix: random() in
+// an UPDATE of many rows, generated ids in an INSERT … SELECT, LIMIT
+// without ORDER BY in a write.
 //
 // # Transactions
 //
@@ -64,6 +72,17 @@
 // ledger order. Reads inside a transaction wait until the anchor has no
 // pending write on their rows. Savepoints work; what is rolled back never
 // reaches the other backends. Rollback releases the locks.
+//
+// # Failures
+//
+// A backend whose connections fail for down_after is marked down in the
+// ledger: writes go on without it, its entries wait in the ledger, and reads
+// go elsewhere (or, pinned to it, wait). When it answers again it catches
+// up, serving reads of rows it has already caught up on, and rejoins. A
+// backend whose outcome for an entry (error class, rows affected) differs
+// from the anchor's is marked diverged and serves nothing until [Resync]
+// rebuilds it. See [StatusOf], [History], [Resync] and the calibrated
+// command's status, log, verify and resync.
 //
 // # Consistency
 //
