@@ -276,3 +276,37 @@ func waitAppliedDB(t *testing.T, g *gorm.DB) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkGORM: a GORM Create (bigserial id, in GORM's default
+// transaction) and a GORM update in a transaction, through calibrated over
+// 2 backends against GORM on one backend directly, paired per iteration.
+func BenchmarkGORM(b *testing.B) {
+	direct, err := gorm.Open(postgres.New(postgres.Config{DSN: dbtest.Postgres(b, 1)[0]}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cal, err := gorm.Open(postgres.New(postgres.Config{DriverName: "calibrated", DSN: dbtest.DSN(dbtest.Postgres(b, 2))}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, g := range []*gorm.DB{direct, cal} {
+		if err := g.AutoMigrate(&gUser{}, &gOrder{}, &gLanguage{}); err != nil {
+			b.Fatal(err)
+		}
+		if sqlDB, err := g.DB(); err == nil {
+			b.Cleanup(func() { sqlDB.Close() })
+		}
+	}
+	create := func(g *gorm.DB) func(int) error {
+		return func(i int) error { return g.Create(&gUser{Name: fmt.Sprint("u", i), Age: i}).Error }
+	}
+	update := func(g *gorm.DB) func(int) error {
+		return func(i int) error {
+			return g.Transaction(func(tx *gorm.DB) error {
+				return tx.Model(&gUser{}).Where("id = ?", i%50+1).Update("age", i).Error
+			})
+		}
+	}
+	b.Run("create", func(b *testing.B) { paired(b, create(direct), create(cal)) })
+	b.Run("update-in-tx", func(b *testing.B) { paired(b, update(direct), update(cal)) })
+}
