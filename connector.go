@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,8 +56,14 @@ func newConnector(cfg *Config, opts ...Option) (*connector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d := cfg.Dialect(); d != "postgres" {
-		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres:// backends", d, errNotSupported)}
+	switch d := cfg.Dialect(); d {
+	case "postgres":
+	case "sqlite":
+		if cfg.Opener == nil && !slices.Contains(sql.Drivers(), "sqlite") {
+			return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: errors.New(`sqlite backends need their driver: import _ "github.com/calibrated/calibrated/sqlite"`)}
+		}
+	default:
+		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres:// or sqlite: backends", d, errNotSupported)}
 	}
 	if cfg.Ledger != LedgerLocal && !strings.HasPrefix(cfg.Ledger, "file:") {
 		return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", Redact(cfg.Ledger), errNotSupported)}
@@ -120,6 +127,8 @@ type engine struct {
 	health   health
 
 	monitorDone chan struct{}
+	trimEvery   time.Duration // how often the monitor may trim the ledger
+	lastTrim    time.Time
 
 	// sharedLedger is set when other processes append to the ledger, so a
 	// linearizable read must first catch up with its tail. With the
@@ -147,7 +156,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	e := &engine{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, byName: map[string]*backend.Backend{},
 		inflight: map[string]*counter{}, appliers: map[string]*applierRun{},
-		health: health{failing: map[string]time.Time{}},
+		health: health{failing: map[string]time.Time{}}, trimEvery: 10 * time.Second,
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -159,7 +168,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	}()
 	names := make([]string, len(cfg.Backends))
 	for i, bc := range cfg.Backends {
-		db, err := sql.Open(sqlDriverName(bc.Driver), bc.DSN)
+		db, err := openBackend(cfg, bc)
 		if err != nil {
 			return nil, &BackendError{Backend: bc.Name, Op: "open", Err: err}
 		}
@@ -180,7 +189,12 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	if e.an, err = router.NewAnalyzer(cfg.Dialect(), 4096); err != nil {
 		return nil, err
 	}
-	e.schema = &backend.Schema{DB: e.backends[0].DB}
+	e.schema = &backend.Schema{Dialect: cfg.Dialect(), DB: func() *sql.DB {
+		if a, err := e.anchor(); err == nil {
+			return a.DB
+		}
+		return e.backends[0].DB
+	}}
 	if e.ledger, err = openLedger(cfg); err != nil {
 		return nil, err
 	}
@@ -324,12 +338,25 @@ func (e *engine) close() error {
 	return errors.Join(errs...)
 }
 
-// sqlDriverName maps a backend's driver to the name it registers with database/sql.
-func sqlDriverName(d string) string {
-	if d == "pq" {
-		return "postgres" // lib/pq
+// openBackend opens one backend's database/sql handle: through the
+// config's Opener if it has one, else through the backend's driver.
+func openBackend(cfg *Config, b Backend) (*sql.DB, error) {
+	if cfg.Opener != nil {
+		return cfg.Opener(b)
 	}
-	return d
+	switch b.Driver {
+	case "pq":
+		return sql.Open("postgres", b.DSN) // lib/pq's name
+	case "sqlite":
+		// WAL lets readers run beside the applier's transaction; the busy
+		// timeout makes a writer wait for the file lock instead of failing.
+		sep := "?"
+		if strings.Contains(b.DSN, "?") {
+			sep = "&"
+		}
+		return sql.Open("sqlite", "file:"+b.DSN+sep+"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+	}
+	return sql.Open(b.Driver, b.DSN)
 }
 
 // anchor returns the first active backend.

@@ -65,6 +65,7 @@ func (e *engine) monitor(ctx context.Context) {
 		for _, b := range e.backends {
 			e.check(ctx, b)
 		}
+		e.trim()
 		if e.metrics != nil {
 			st := e.cal.Stats()
 			for _, b := range e.backends {
@@ -104,4 +105,29 @@ func (e *engine) setState(ctx context.Context, b string, s ledger.BackendState) 
 		return
 	}
 	e.log.Info("calibrated: backend state", "backend", b, "state", s)
+}
+
+// trimmer is a ledger that can drop its oldest events (the file ledger).
+type trimmer interface {
+	First() ledger.Seq
+	Trim(before ledger.Seq) error
+}
+
+// trim drops the ledger's history up to a quiescent point (DESIGN §4:
+// entries applied everywhere are trimmed by policy), at most every
+// trimEvery. Only there does the empty state the calibrator starts from on
+// a restart equal the state the dropped events built.
+func (e *engine) trim() {
+	t, ok := e.ledger.(trimmer)
+	if !ok || time.Since(e.lastTrim) < e.trimEvery {
+		return
+	}
+	e.lastTrim = time.Now()
+	pos, ok := e.cal.Quiescent()
+	if !ok || pos < t.First() {
+		return
+	}
+	if err := t.Trim(pos + 1); err != nil {
+		e.log.Warn("calibrated: cannot trim the ledger", "err", err)
+	}
 }

@@ -45,7 +45,11 @@ func History(ctx context.Context, c driver.Connector, key string) ([]HistoryEntr
 	if err != nil {
 		return nil, &LedgerError{Err: err}
 	}
-	cur, err := e.ledger.Read(ctx, 1)
+	from := ledger.Seq(1)
+	if t, ok := e.ledger.(trimmer); ok {
+		from = t.First()
+	}
+	cur, err := e.ledger.Read(ctx, from)
 	if err != nil {
 		return nil, &LedgerError{Err: err}
 	}

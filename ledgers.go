@@ -23,6 +23,9 @@ var fileLogs = struct {
 	m map[string]*sharedLog
 }{m: map[string]*sharedLog{}}
 
+// fileLogOptions lets tests open file ledgers with small segments.
+var fileLogOptions []filelog.Option
+
 type sharedLog struct {
 	*filelog.Log
 	dir  string
@@ -57,7 +60,7 @@ func openLedger(cfg *Config) (ledger.Log, error) {
 			s.refs++
 			return s, nil
 		}
-		l, err := filelog.Open(dir)
+		l, err := filelog.Open(dir, fileLogOptions...)
 		if err != nil {
 			return nil, &LedgerError{Err: err}
 		}

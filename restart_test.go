@@ -16,6 +16,7 @@ import (
 
 	"github.com/calibrated/calibrated/internal/dbtest"
 	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/ledger/filelog"
 )
 
 // TestRestartChild is the child process of TestKillAndRestart: with
@@ -165,4 +166,43 @@ func TestLocalRestartMarksStale(t *testing.T) {
 	if err := again.db.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("read from a stale backend: %d, %v; want it to wait", n, err)
 	}
+}
+
+// TestTrimAndRestart: the file ledger is trimmed at quiescent points, and
+// a restart from the trimmed ledger goes on where the backends are.
+func TestTrimAndRestart(t *testing.T) {
+	fileLogOptions = []filelog.Option{filelog.SegmentSize(4 << 10)}
+	defer func() { fileLogOptions = nil }()
+	urls := dbtest.Postgres(t, 2)
+	dir := t.TempDir()
+	cl := openCluster(t, urls, "ledger=file://"+dir)
+	e := cl.engine(t)
+	e.trimEvery = 0
+	mustExec(t, cl.db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
+	for i := 0; i < 300; i++ {
+		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
+	}
+	tr, ok := e.ledger.(trimmer)
+	if !ok {
+		t.Fatal("the file ledger cannot be trimmed")
+	}
+	waitFor(t, func() bool { return tr.First() > 100 }, "the ledger to be trimmed")
+	first := tr.First()
+	cl.db.Close()
+
+	again := openCluster(t, urls, "ledger=file://"+dir)
+	for i := 0; i < 10; i++ {
+		mustExec(t, again.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
+	}
+	waitApplied(t, again)
+	for i, db := range again.direct {
+		if n := count(t, db); n != 310 {
+			t.Errorf("backend %c: n = %d, want 310", 'a'+i, n)
+		}
+	}
+	if _, err := History(context.Background(), again.c, "counter/1"); err != nil {
+		t.Fatalf("history of a trimmed ledger: %v", err)
+	}
+	t.Logf("trimmed before %d", first)
 }

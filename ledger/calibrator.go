@@ -152,10 +152,16 @@ func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
 	return c
 }
 
-// Start reads the log from its beginning in a goroutine until Stop.
+// Start reads the log from its first retained event in a goroutine until
+// Stop. A log trimmed at a quiescent point (see [Calibrator.Quiescent])
+// loses nothing the state needs.
 func (c *Calibrator) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
-	cur, err := c.log.Read(ctx, 1)
+	from := Seq(1)
+	if t, ok := c.log.(interface{ First() Seq }); ok {
+		from = t.First()
+	}
+	cur, err := c.log.Read(ctx, from)
 	if err != nil {
 		cancel()
 		return err
@@ -832,6 +838,23 @@ func (c *Calibrator) WaitAnyClear(ctx context.Context, candidates []string, keys
 		return false
 	})
 	return got, err
+}
+
+// Quiescent returns the last position read if, there, nothing is held,
+// nothing waits, nothing is pending anywhere and every backend is active:
+// the state the empty log gives. A log may be trimmed up to that position.
+func (c *Calibrator) Quiescent() (Seq, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.holders) > 0 || len(c.waiting) > 0 || len(c.jobs) > 0 || len(c.lapsed) > 0 {
+		return 0, false
+	}
+	for _, s := range c.states {
+		if s != Active {
+			return 0, false
+		}
+	}
+	return c.processed, true
 }
 
 // Stats is a snapshot of the calibrator for status displays and tests.
