@@ -1,6 +1,7 @@
 package calibrated
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,10 @@ type Config struct {
 	TxLease     time.Duration // DSN "tx_lease": how long, in log time, a transaction may go without a statement before its locks are released; > 0; default 30s
 	Logger      *slog.Logger  // not in the DSN (see [WithLogger]); default nil, which discards
 	Metrics     *Metrics      // not in the DSN (see [WithMetrics]); default nil, which records nothing
+	// Opener, not in the DSN (see [WithOpener]), opens each backend's
+	// database/sql handle instead of the driver the URL names: a hook for
+	// wrapping drivers (tracing, fault injection). Default nil.
+	Opener func(Backend) (*sql.DB, error)
 }
 
 // Legal values of the Config fields that hold an enumeration.
@@ -75,6 +80,15 @@ const knownKeys = "ack, conflict, consistency, db.NAME, down_after, ledger, lock
 
 // Option sets a Go-only setting, one that has no DSN key.
 type Option func(*Config) error
+
+// WithOpener makes the connector open each backend with open (see
+// [Config.Opener]).
+func WithOpener(open func(Backend) (*sql.DB, error)) Option {
+	return func(c *Config) error {
+		c.Opener = open
+		return nil
+	}
+}
 
 // WithLogger makes the driver log to l; nil discards.
 func WithLogger(l *slog.Logger) Option {

@@ -269,6 +269,13 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 				"would be generated separately on every backend",
 				"name the columns and use INSERT … VALUES, or give "+gen[0].Column+" a value")
 		}
+		for _, g := range gen {
+			if g.Rowid {
+				return nil, unsafe(a, fmt.Sprintf("column %s.%s (the rowid)", t.Name, g.Column),
+					"would be numbered separately by every SQLite backend",
+					"give "+g.Column+" a value explicitly (SQLite ids from the anchor come later)")
+			}
+		}
 		cols, types := make([]string, len(gen)), make([]string, len(gen))
 		always := false
 		for i, g := range gen {

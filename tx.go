@@ -46,13 +46,26 @@ func (e *engine) begin(ctx context.Context, c *conn, opts driver.TxOptions) (*tx
 	if err != nil {
 		return nil, err
 	}
+	id := strconv.FormatInt(e.txSeq.Add(1), 10)
+	t := &tx{c: c, e: e, id: id, anchor: a, ro: opts.ReadOnly}
+	if a.Dialect == "sqlite" && !opts.ReadOnly {
+		// SQLite has one writer per database: a transaction writing on the
+		// anchor would hold the file against the anchor's applier while it
+		// waited for keys that only the applier can release. So a SQLite
+		// transaction holds every key from its start, as SQLite itself
+		// would hold the database.
+		if err := t.lock(ctx, []ledger.Key{ledger.All}); err != nil {
+			t.release()
+			return nil, err
+		}
+	}
 	atx, err := a.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.IsolationLevel(opts.Isolation), ReadOnly: opts.ReadOnly})
 	if err != nil {
+		t.release()
 		e.failed(a.Name, err)
 		return nil, &BackendError{Backend: a.Name, Op: "begin", Err: err}
 	}
-	id := strconv.FormatInt(e.txSeq.Add(1), 10)
-	t := &tx{c: c, e: e, id: id, anchor: a, atx: atx, ro: opts.ReadOnly}
+	t.atx = atx
 	e.txs.Store(id, t)
 	return t, nil
 }

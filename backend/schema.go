@@ -36,6 +36,7 @@ type Generated struct {
 	Sequence string // the sequence behind it, if any, kept ahead on every backend
 	Always   bool   // GENERATED ALWAYS AS IDENTITY: inserts need OVERRIDING SYSTEM VALUE
 	Position int    // 1-based among the table's columns, for INSERTs without a column list
+	Rowid    bool   // SQLite's rowid: no expression gives its next value elsewhere
 }
 
 // Column returns the generated column named col, if any.
@@ -51,7 +52,8 @@ func (t *Table) Column(col string) *Generated {
 // Schema is the anchor's schema, read on first use and after DDL. It is
 // safe for concurrent use.
 type Schema struct {
-	DB *sql.DB
+	DB      func() *sql.DB // the anchor, whichever backend that is now
+	Dialect string
 
 	mu     sync.Mutex
 	tables map[string]*Table // nil: not loaded
@@ -72,7 +74,11 @@ func (s *Schema) Table(ctx context.Context, table string) (*Table, error) {
 	if s.tables == nil {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		t, err := loadPostgres(ctx, s.DB)
+		load := loadPostgres
+		if s.Dialect == "sqlite" {
+			load = loadSQLite
+		}
+		t, err := load(ctx, s.DB())
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"reflect"
 	"slices"
@@ -49,7 +50,7 @@ func TestSchemaPostgres(t *testing.T) {
 		}
 	}
 
-	s := &Schema{DB: db}
+	s := &Schema{DB: func() *sql.DB { return db }, Dialect: "postgres"}
 	tests := []struct {
 		table  string
 		pk     []string

@@ -3,25 +3,56 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
+// TestDemo runs the README's first command in a short mode, on the
+// embedded default: three SQLite files, one cut off midway.
 func TestDemo(t *testing.T) {
-	if os.Getenv("CALIBRATED_TEST_POSTGRES") == "" {
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"demo", "-duration", "4s", "-cut", "1500ms", "-clients", "4"}, &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("demo exited %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"c cut off", "c back", "caught up", "PASSED"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("no %q in the demo's output:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestDemoPostgres runs the demo on PostgreSQL.
+func TestDemoPostgres(t *testing.T) {
+	url := os.Getenv("CALIBRATED_TEST_POSTGRES")
+	if url == "" {
 		if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
 			t.Fatal("CALIBRATED_TEST_POSTGRES not set, and CALIBRATED_TEST_REQUIRE=1")
 		}
 		t.Skip("CALIBRATED_TEST_POSTGRES not set")
 	}
 	var out, errb bytes.Buffer
-	code := Main(context.Background(), []string{"demo", "-duration", "2s", "-clients", "4"}, &out, &errb)
-	if code != ExitOK {
+	code := Main(context.Background(), []string{"demo", "-postgres", url, "-duration", "3s", "-cut", "1s", "-clients", "4"}, &out, &errb)
+	if code != ExitOK || !strings.Contains(out.String(), "PASSED") {
 		t.Fatalf("demo exited %d\n%s\n%s", code, out.String(), errb.String())
 	}
-	if !strings.Contains(out.String(), "PASSED") {
-		t.Fatalf("no verdict:\n%s", out.String())
+}
+
+// TestDemoCatchesDivergence: a row written behind the driver's back on one
+// database makes the demo fail, so its checks can fail.
+func TestDemoCatchesDivergence(t *testing.T) {
+	var out bytes.Buffer
+	cfg := demoConfig{clients: 2, accounts: 10, duration: 2 * time.Second, sabotage: func(direct []*sql.DB) {
+		if _, err := direct[2].Exec(`UPDATE accounts SET balance = balance + 1 WHERE id = 1`); err != nil {
+			t.Error(err)
+		}
+	}}
+	code, err := runDemo(context.Background(), cfg, &out)
+	if code != ExitFailed || !strings.Contains(out.String(), "FAILED") {
+		t.Fatalf("sabotaged demo exited %d, %v\n%s", code, err, out.String())
 	}
 }
 

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/md5"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,31 +12,47 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/calibrated/calibrated"
+	"github.com/calibrated/calibrated/internal/outage"
+	_ "github.com/calibrated/calibrated/sqlite" // the embedded default
 )
 
 const demoUsage = `usage: calibrated demo [flags]
 
-Creates three databases, keeps them identical through calibrated while
-several clients move money between accounts in transactions and read
-balances, then checks that no money was lost and that the three databases
-hold exactly the same rows. Exits 0 when every check passes, 1 when one
-fails, 3 when it cannot run.
+Keeps three databases identical through calibrated while several clients
+move money between accounts in transactions and read balances. Midway one
+database is cut off for a few seconds, then brought back: writes go on,
+no read fails, and the database catches up. At the end every database is
+checked directly: no money lost, and the same rows everywhere.
+
+By default the three databases are SQLite files in a temporary directory
+(nothing to install). -postgres URL uses three databases created on that
+PostgreSQL server instead.
+
+Exits 0 when every check passes, 1 when one fails, 2 for bad flags, 3 when
+it cannot run.
 
 flags:
 `
 
 type demoConfig struct {
 	postgres string
+	dir      string
 	clients  int
 	accounts int
 	duration time.Duration
+	cut      time.Duration
 	keep     bool
+
+	// sabotage, if set, runs midway with the backends' direct handles; a
+	// test uses it to break convergence on purpose.
+	sabotage func(direct []*sql.DB)
 }
 
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -42,23 +60,25 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
-	def := os.Getenv("CALIBRATED_TEST_POSTGRES")
-	if def == "" {
-		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	fs.StringVar(&cfg.postgres, "postgres", def, "PostgreSQL server URL (a maintenance database) on which to create the three demo databases")
+	fs.StringVar(&cfg.postgres, "postgres", "", "PostgreSQL server URL (a maintenance database) on which to create three databases, instead of SQLite files")
+	fs.StringVar(&cfg.dir, "dir", "", "directory for the SQLite files (default: a new temporary directory)")
 	fs.IntVar(&cfg.clients, "clients", 8, "concurrent clients")
 	fs.IntVar(&cfg.accounts, "accounts", 100, "accounts to move money between")
-	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "how long the workload runs")
-	fs.BoolVar(&cfg.keep, "keep", false, "keep the demo databases afterwards")
+	fs.DurationVar(&cfg.duration, "duration", 12*time.Second, "how long the workload runs")
+	fs.DurationVar(&cfg.cut, "cut", 3*time.Second, "how long the third database is cut off midway (0: no outage)")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the databases afterwards")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
 		return ExitUsage
 	}
-	if cfg.clients < 1 || cfg.accounts < 2 || cfg.duration <= 0 {
-		fmt.Fprintln(stderr, "calibrated demo: -clients must be ≥ 1, -accounts ≥ 2 and -duration > 0")
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "calibrated demo: unexpected argument %q\n", fs.Arg(0))
+		return ExitUsage
+	}
+	if cfg.clients < 1 || cfg.accounts < 2 || cfg.duration <= 0 || cfg.cut < 0 || cfg.cut >= cfg.duration {
+		fmt.Fprintln(stderr, "calibrated demo: -clients must be ≥ 1, -accounts ≥ 2, -duration > 0 and 0 ≤ -cut < -duration")
 		return ExitUsage
 	}
 	code, err := runDemo(ctx, cfg, stdout)
@@ -68,22 +88,44 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// demoBackends are the three databases: how calibrated reaches them
+// (behind a switch that can cut them off) and how the final check does.
+type demoBackends struct {
+	dsn    string   // the calibrated DSN
+	names  []string // for the report
+	direct []*sql.DB
+	ph     func(n int) string // placeholder
+	drop   func()
+}
+
 func runDemo(ctx context.Context, cfg demoConfig, out io.Writer) (int, error) {
-	urls, drop, err := demoDatabases(ctx, cfg.postgres, cfg.keep)
+	var bs *demoBackends
+	var err error
+	if cfg.postgres != "" {
+		bs, err = postgresBackends(ctx, cfg.postgres, cfg.keep)
+	} else {
+		bs, err = sqliteBackends(cfg.dir, cfg.keep)
+	}
 	if err != nil {
 		return ExitError, err
 	}
-	defer drop()
-	var dsn strings.Builder
-	for i, u := range urls {
-		fmt.Fprintf(&dsn, "db.%c='%s' ", 'a'+i, u)
-	}
-	dsn.WriteString("ledger=local conflict=wait lock_timeout=30s")
-	pc, err := calibrated.ParseDSN(dsn.String())
+	defer bs.drop()
+	pc, err := calibrated.ParseDSN(bs.dsn + " conflict=wait lock_timeout=30s down_after=1s")
 	if err != nil {
 		return ExitError, err
 	}
-	conn, err := calibrated.NewConnector(pc)
+	switches := map[string]*outage.Switch{}
+	opener := calibrated.WithOpener(func(b calibrated.Backend) (*sql.DB, error) {
+		sw := &outage.Switch{}
+		switches[b.Name] = sw
+		if b.Dialect == "sqlite" {
+			// synchronous=NORMAL: with WAL, durable across a crash of the demo,
+			// not of the machine; plenty for a demo, and much faster.
+			return sw.Open("sqlite", "file:"+b.DSN+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		}
+		return sw.Open("pgx", b.DSN)
+	})
+	conn, err := calibrated.NewConnector(pc, opener)
 	if err != nil {
 		return ExitError, err
 	}
@@ -92,20 +134,27 @@ func runDemo(ctx context.Context, cfg demoConfig, out io.Writer) (int, error) {
 	db.SetMaxOpenConns(cfg.clients * 2)
 
 	const opening = 1000
-	if _, err := db.ExecContext(ctx, `CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)`); err != nil {
+	ph := bs.ph
+	if _, err := db.ExecContext(ctx, `CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)`); err != nil {
 		return ExitError, err
 	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO accounts SELECT g, $1 FROM generate_series(1, $2) g ORDER BY g`, opening, cfg.accounts); err != nil {
-		return ExitError, err
+	for id := 1; id <= cfg.accounts; id++ {
+		if _, err := db.ExecContext(ctx, `INSERT INTO accounts (id, balance) VALUES (`+ph(1)+`, `+ph(2)+`)`, id, opening); err != nil {
+			return ExitError, err
+		}
 	}
-	fmt.Fprintf(out, "calibrated demo: %d accounts of %d on three PostgreSQL databases (%s), %d clients for %s\n",
-		cfg.accounts, opening, strings.Join(dbNames(urls), ", "), cfg.clients, cfg.duration)
+	fmt.Fprintf(out, "calibrated demo: %d accounts of %d on three databases (%s), %d clients for %s",
+		cfg.accounts, opening, strings.Join(bs.names, ", "), cfg.clients, cfg.duration)
+	if cfg.cut > 0 {
+		fmt.Fprintf(out, "; %s is cut off for %s midway", "c", cfg.cut)
+	}
+	fmt.Fprintln(out)
 
-	var transfers, reads, failed atomic.Int64
+	var transfers, retries, reads, waited atomic.Int64
 	wctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, cfg.clients)
+	errc := make(chan error, cfg.clients+1)
 	for c := 0; c < cfg.clients; c++ {
 		wg.Add(1)
 		go func(seed uint64) {
@@ -113,9 +162,20 @@ func runDemo(ctx context.Context, cfg demoConfig, out io.Writer) (int, error) {
 			r := rand.New(rand.NewPCG(seed, 42))
 			for wctx.Err() == nil {
 				if r.IntN(4) == 0 {
+					start := time.Now()
 					var bal int64
-					if err := db.QueryRowContext(wctx, `SELECT balance FROM accounts WHERE id = $1`, 1+r.IntN(cfg.accounts)).Scan(&bal); err == nil {
+					err := db.QueryRowContext(wctx, `SELECT balance FROM accounts WHERE id = `+ph(1), 1+r.IntN(cfg.accounts)).Scan(&bal)
+					switch {
+					case err == nil:
 						reads.Add(1)
+						if time.Since(start) > 20*time.Millisecond {
+							waited.Add(1)
+						}
+					case wctx.Err() != nil:
+					default:
+						errc <- fmt.Errorf("a read failed: %w", err)
+						cancel()
+						return
 					}
 					continue
 				}
@@ -123,62 +183,127 @@ func runDemo(ctx context.Context, cfg demoConfig, out io.Writer) (int, error) {
 				if from == to {
 					continue
 				}
-				err := transfer(wctx, db, from, to, int64(1+r.IntN(50)))
+				err := transfer(wctx, db, ph, from, to, int64(1+r.IntN(50)))
 				switch {
 				case err == nil:
 					transfers.Add(1)
 				case wctx.Err() != nil:
-				case errors.Is(err, calibrated.ErrConflict), errors.Is(err, calibrated.ErrLockTimeout):
-					failed.Add(1)
+				case calibrated.Retryable(err):
+					retries.Add(1)
 				default:
-					errc <- err
+					errc <- fmt.Errorf("a transfer failed: %w", err)
 					cancel()
 					return
 				}
 			}
 		}(uint64(c))
 	}
+
 	start := time.Now()
-	tick := time.NewTicker(time.Second)
-	var last int64
+	cutAt, restoreAt := cfg.duration/3, cfg.duration/3+cfg.cut
+	var restored, caughtUp time.Time
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-progress:
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last int64
+	cut, sabotaged := false, false
+loop:
 	for {
 		select {
 		case <-done:
-			break progress
+			break loop
 		case <-tick.C:
-			n := transfers.Load()
-			st, err := calibrated.StatusOf(ctx, conn)
-			line := fmt.Sprintf("%5.0fs  %6d transfers/s  %6d reads  %4d retried", time.Since(start).Seconds(), n-last, reads.Load(), failed.Load())
-			if err == nil {
-				for _, b := range st.Backends {
-					line += fmt.Sprintf("  %s:%s lag %d", b.Name, b.State, b.Queued)
-				}
-			}
-			fmt.Fprintln(out, line)
-			last = n
 		}
+		el := time.Since(start)
+		if cfg.cut > 0 && !cut && el >= cutAt {
+			switches["c"].Cut()
+			cut = true
+			fmt.Fprintln(out, "  -- c cut off")
+		}
+		if cut && restored.IsZero() && el >= restoreAt {
+			switches["c"].Restore()
+			restored = time.Now()
+			fmt.Fprintln(out, "  -- c back")
+		}
+		if !restored.IsZero() && caughtUp.IsZero() {
+			if ok, _ := allActive(ctx, conn); ok {
+				caughtUp = time.Now()
+			}
+		}
+		if cfg.sabotage != nil && !sabotaged && el >= cfg.duration/2 {
+			cfg.sabotage(bs.direct)
+			sabotaged = true
+		}
+		n := transfers.Load()
+		line := fmt.Sprintf("%4.0fs %6d transfers/s %5d retried %6d reads %4d waited", el.Seconds(), n-last, retries.Load(), reads.Load(), waited.Load())
+		if st, err := calibrated.StatusOf(ctx, conn); err == nil {
+			for _, b := range st.Backends {
+				line += fmt.Sprintf("  %s %-11s lag %-4d", b.Name, b.State, b.Queued)
+			}
+		}
+		fmt.Fprintln(out, line)
+		last = n
 	}
-	tick.Stop()
 	elapsed := time.Since(start)
 	select {
 	case err := <-errc:
-		return ExitError, err
+		return ExitFailed, err
 	default:
 	}
 	if ctx.Err() != nil {
 		return ExitError, ctx.Err()
 	}
-	// Quiesce: one write on every account waits behind everything before it.
+	if cut && restored.IsZero() {
+		switches["c"].Restore()
+		restored = time.Now()
+	}
+	// Every backend active again, and nothing pending anywhere: a write on
+	// every account waits behind everything before it.
+	if err := waitActive(ctx, conn, 60*time.Second); err != nil {
+		return ExitFailed, err
+	}
+	if cut && caughtUp.IsZero() {
+		caughtUp = time.Now()
+	}
 	if _, err := db.ExecContext(ctx, `UPDATE accounts SET balance = balance`); err != nil {
 		return ExitError, err
 	}
-	return report(ctx, out, urls, int64(cfg.accounts*opening), transfers.Load(), elapsed)
+	return report(ctx, out, bs, int64(cfg.accounts*opening), transfers.Load(), elapsed, caughtUp.Sub(restored), cut)
 }
 
-func transfer(ctx context.Context, db *sql.DB, from, to int, amount int64) error {
+// allActive reports whether every backend is active.
+func allActive(ctx context.Context, conn driver.Connector) (bool, error) {
+	st, err := calibrated.StatusOf(ctx, conn)
+	if err != nil {
+		return false, err
+	}
+	for _, b := range st.Backends {
+		if b.State != "active" {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// waitActive waits until every backend is active.
+func waitActive(ctx context.Context, conn driver.Connector, limit time.Duration) error {
+	for end := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
+		ok, err := allActive(ctx, conn)
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("the backends were not all active %s after the workload", limit)
+		}
+	}
+}
+
+func checksum(s string) string {
+	return fmt.Sprintf("%x", md5.Sum([]byte(s)))
+}
+
+func transfer(ctx context.Context, db *sql.DB, ph func(int) string, from, to int, amount int64) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -191,7 +316,7 @@ func transfer(ctx context.Context, db *sql.DB, from, to int, amount int64) error
 	ids := []int{min(from, to), max(from, to)}
 	for _, id := range ids {
 		var b int64
-		if err := tx.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE id = $1`, id).Scan(&b); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT balance FROM accounts WHERE id = `+ph(1), id).Scan(&b); err != nil {
 			return err
 		}
 		bal[id] = b
@@ -200,7 +325,7 @@ func transfer(ctx context.Context, db *sql.DB, from, to int, amount int64) error
 		return tx.Commit()
 	}
 	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance = balance + $2 WHERE id = $1`, id, delta[id]); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET balance = balance + `+ph(1)+` WHERE id = `+ph(2), delta[id], id); err != nil {
 			return err
 		}
 	}
@@ -208,22 +333,31 @@ func transfer(ctx context.Context, db *sql.DB, from, to int, amount int64) error
 }
 
 // report checks every database directly and prints the verdict.
-func report(ctx context.Context, out io.Writer, urls []string, want, transfers int64, elapsed time.Duration) (int, error) {
+func report(ctx context.Context, out io.Writer, bs *demoBackends, want, transfers int64, elapsed, catchUp time.Duration, cut bool) (int, error) {
 	ok := true
 	var first string
-	fmt.Fprintf(out, "\n%d transfers in %.1fs (%.0f/s)\n", transfers, elapsed.Seconds(), float64(transfers)/elapsed.Seconds())
-	for i, u := range urls {
-		db, err := sql.Open("pgx", u)
-		if err != nil {
-			return ExitError, err
-		}
+	fmt.Fprintf(out, "\n%d transfers in %.1fs: %.0f/s\n", transfers, elapsed.Seconds(), float64(transfers)/elapsed.Seconds())
+	if cut {
+		fmt.Fprintf(out, "c caught up %.2fs after it came back\n", catchUp.Seconds())
+	}
+	for i, db := range bs.direct {
 		var total int64
-		var sum string
-		err = db.QueryRowContext(ctx, `SELECT sum(balance), md5(string_agg(id || ':' || balance, ',' ORDER BY id)) FROM accounts`).Scan(&total, &sum)
-		db.Close()
+		var rows []string
+		r, err := db.QueryContext(ctx, `SELECT id, balance FROM accounts ORDER BY id`)
 		if err != nil {
 			return ExitError, err
 		}
+		for r.Next() {
+			var id, b int64
+			if err := r.Scan(&id, &b); err != nil {
+				r.Close()
+				return ExitError, err
+			}
+			total += b
+			rows = append(rows, fmt.Sprintf("%d:%d", id, b))
+		}
+		r.Close()
+		sum := checksum(strings.Join(rows, ","))
 		verdict := "ok"
 		if total != want {
 			verdict, ok = fmt.Sprintf("MONEY LOST: want %d", want), false
@@ -231,9 +365,9 @@ func report(ctx context.Context, out io.Writer, urls []string, want, transfers i
 		if i == 0 {
 			first = sum
 		} else if sum != first {
-			verdict, ok = "DIFFERS from "+dbNames(urls)[0], false
+			verdict, ok = "DIFFERS from "+bs.names[0], false
 		}
-		fmt.Fprintf(out, "  %-28s total %d  checksum %s  %s\n", dbNames(urls)[i], total, sum, verdict)
+		fmt.Fprintf(out, "  %-30s total %d  checksum %s  %s\n", bs.names[i], total, sum, verdict)
 	}
 	if !ok {
 		fmt.Fprintln(out, "FAILED: the databases do not agree")
@@ -243,54 +377,93 @@ func report(ctx context.Context, out io.Writer, urls []string, want, transfers i
 	return ExitOK, nil
 }
 
-// demoDatabases creates three fresh databases next to the maintenance
-// database at server and returns their URLs and a function that drops them.
-func demoDatabases(ctx context.Context, server string, keep bool) ([]string, func(), error) {
+func sqliteBackends(dir string, keep bool) (*demoBackends, error) {
+	made := false
+	if dir == "" {
+		d, err := os.MkdirTemp("", "calibrated-demo-")
+		if err != nil {
+			return nil, err
+		}
+		dir, made = d, true
+	}
+	bs := &demoBackends{ph: func(int) string { return "?" }}
+	var dsn []string
+	for _, n := range []string{"a", "b", "c"} {
+		path := filepath.Join(dir, n+".db")
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+		}
+		dsn = append(dsn, fmt.Sprintf("db.%s='sqlite:%s'", n, strings.ReplaceAll(path, `'`, `\'`)))
+		bs.names = append(bs.names, path)
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			return nil, err
+		}
+		bs.direct = append(bs.direct, db)
+	}
+	bs.dsn = strings.Join(dsn, " ")
+	bs.drop = func() {
+		for _, db := range bs.direct {
+			db.Close()
+		}
+		if made && !keep {
+			os.RemoveAll(dir)
+		}
+	}
+	return bs, nil
+}
+
+// postgresBackends creates three fresh databases next to the maintenance
+// database at server.
+func postgresBackends(ctx context.Context, server string, keep bool) (*demoBackends, error) {
 	u, err := url.Parse(server)
 	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return nil, nil, fmt.Errorf("-postgres %q: want a postgres:// URL", calibrated.Redact(server))
+		return nil, fmt.Errorf("-postgres %q: want a postgres:// URL", calibrated.Redact(server))
 	}
 	admin, err := sql.Open("pgx", server)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
-		return nil, nil, fmt.Errorf("cannot reach PostgreSQL at %s: %v\nstart PostgreSQL or pass -postgres URL", calibrated.Redact(server), err)
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %v\nstart PostgreSQL, or leave out -postgres to use SQLite files", calibrated.Redact(server), err)
 	}
-	var urls []string
-	for _, n := range []string{"a", "b", "c"} {
-		name := "calibrated_demo_" + n
+	bs := &demoBackends{ph: func(n int) string { return fmt.Sprintf("$%d", n) }}
+	var dsn []string
+	names := []string{"calibrated_demo_a", "calibrated_demo_b", "calibrated_demo_c"}
+	for i, name := range names {
 		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			admin.Close()
-			return nil, nil, err
+			return nil, err
 		}
 		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 			admin.Close()
-			return nil, nil, err
+			return nil, err
 		}
 		v := *u
 		v.Path = "/" + name
-		urls = append(urls, v.String())
+		dsn = append(dsn, fmt.Sprintf("db.%c='%s'", 'a'+i, v.String()))
+		db, err := sql.Open("pgx", v.String())
+		if err != nil {
+			admin.Close()
+			return nil, err
+		}
+		bs.direct = append(bs.direct, db)
 	}
-	drop := func() {
+	bs.dsn, bs.names = strings.Join(dsn, " "), names
+	bs.drop = func() {
+		for _, db := range bs.direct {
+			db.Close()
+		}
 		defer admin.Close()
 		if keep {
 			return
 		}
-		for _, n := range []string{"a", "b", "c"} {
-			_, _ = admin.Exec("DROP DATABASE IF EXISTS calibrated_demo_" + n + " WITH (FORCE)")
+		for _, n := range names {
+			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)")
 		}
 	}
-	return urls, drop, nil
-}
-
-func dbNames(urls []string) []string {
-	names := make([]string, len(urls))
-	for i, s := range urls {
-		if u, err := url.Parse(s); err == nil {
-			names[i] = strings.TrimPrefix(u.Path, "/")
-		}
-	}
-	return names
+	return bs, nil
 }
