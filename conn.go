@@ -2,10 +2,12 @@ package calibrated
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"strings"
 
+	"github.com/calibrated/calibrated/backend"
 	"github.com/calibrated/calibrated/router"
 )
 
@@ -89,16 +91,12 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if private, err := e.private(a); err != nil {
 		return nil, err
 	} else if private {
-		a, err := e.anchor()
-		if err != nil {
-			return nil, err
-		}
-		res, err := a.DB.ExecContext(ctx, query, namedArgs(args)...)
-		if err != nil {
-			e.failed(a.Name, err)
-			return nil, &BackendError{Backend: a.Name, Op: "exec", Err: err}
-		}
-		return res, nil
+		var res driver.Result
+		err := e.onAnchor("exec", func(b *backend.Backend) (err error) {
+			res, err = b.DB.ExecContext(ctx, query, namedArgs(args)...)
+			return err
+		})
+		return res, err
 	}
 	switch a.Kind {
 	case router.Read:
@@ -142,14 +140,13 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if private, err := e.private(a); err != nil {
 		return nil, err
 	} else if private {
-		a, err := e.anchor()
+		var r *sql.Rows
+		err := e.onAnchor("query", func(b *backend.Backend) (err error) {
+			r, err = b.DB.QueryContext(ctx, query, namedArgs(args)...)
+			return err
+		})
 		if err != nil {
 			return nil, err
-		}
-		r, err := a.DB.QueryContext(ctx, query, namedArgs(args)...)
-		if err != nil {
-			e.failed(a.Name, err)
-			return nil, &BackendError{Backend: a.Name, Op: "query", Err: err}
 		}
 		return newRows(r, nil), nil
 	}
@@ -198,6 +195,20 @@ func (c *conn) IsValid() bool { return !c.closed }
 func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	if v, err := driver.DefaultParameterConverter.ConvertValue(nv.Value); err == nil {
 		nv.Value = v
+	}
+	return nil
+}
+
+// onAnchor runs f on the anchor; a failure is the anchor's, and a broken
+// connection counts against its health.
+func (e *engine) onAnchor(op string, f func(*backend.Backend) error) error {
+	a, err := e.anchor()
+	if err != nil {
+		return err
+	}
+	if err := f(a); err != nil {
+		e.failed(a.Name, err)
+		return &BackendError{Backend: a.Name, Op: op, Err: err}
 	}
 	return nil
 }

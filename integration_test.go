@@ -330,3 +330,27 @@ func pendingOn(e *engine, backend string, key ledger.Key) bool {
 	cancel()
 	return e.cal.WaitClear(ctx, backend, []ledger.Key{key}, "") != nil
 }
+
+// TestPrivateTables: statements on private tables run on the anchor alone;
+// a write that would replay shared data from private tables is refused.
+func TestPrivateTables(t *testing.T) {
+	cl := newCluster(t, 2, "private=sessions")
+	mustExec(t, cl.db, `CREATE TABLE sessions (id int PRIMARY KEY, token text)`)
+	mustExec(t, cl.db, `CREATE TABLE users (id int PRIMARY KEY, name text)`)
+	mustExec(t, cl.db, `INSERT INTO sessions VALUES (1, 'secret')`)
+	var tok string
+	if err := cl.db.QueryRow(`SELECT token FROM sessions WHERE id = 1`).Scan(&tok); err != nil || tok != "secret" {
+		t.Fatalf("private read: %q, %v", tok, err)
+	}
+	_, err := cl.db.Exec(`INSERT INTO users SELECT id, token FROM sessions ORDER BY id`)
+	var unsafe *UnsafeStatementError
+	if !errors.As(err, &unsafe) {
+		t.Fatalf("shared write from a private table: %v, want *UnsafeStatementError", err)
+	}
+	var exists bool
+	if err := cl.direct[1].QueryRow(`SELECT to_regclass('sessions') IS NOT NULL`).Scan(&exists); err != nil || exists {
+		t.Fatalf("the private table reached backend b: %v, %v", exists, err)
+	}
+	waitApplied(t, cl)
+	dbtest.Converged(t, cl.direct, "users")
+}
