@@ -57,13 +57,13 @@ func newConnector(cfg *Config, opts ...Option) (*connector, error) {
 		return nil, err
 	}
 	switch d := cfg.Dialect(); d {
-	case "postgres":
+	case "postgres", "mysql":
 	case "sqlite":
 		if cfg.Opener == nil && !slices.Contains(sql.Drivers(), "sqlite") {
 			return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: errors.New(`sqlite backends need their driver: import _ "github.com/calibrated/calibrated/sqlite"`)}
 		}
 	default:
-		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres:// or sqlite: backends", d, errNotSupported)}
+		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres://, mysql:// or sqlite: backends", d, errNotSupported)}
 	}
 	if cfg.Ledger != LedgerLocal && !strings.HasPrefix(cfg.Ledger, "file:") {
 		return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", Redact(cfg.Ledger), errNotSupported)}
@@ -182,7 +182,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 		if err := b.DB.PingContext(ctx); err != nil {
 			return nil, &BackendError{Backend: b.Name, Op: "connect", Err: err}
 		}
-		if err := backend.EnsureApplied(ctx, b.DB); err != nil {
+		if err := backend.EnsureApplied(ctx, b.DB, b.Dialect); err != nil {
 			return nil, &BackendError{Backend: b.Name, Op: "create " + backend.AppliedTable, Err: err}
 		}
 	}

@@ -57,6 +57,9 @@ func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []drive
 	if err := e.fixGenerated(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := e.checkOnUpdate(ctx, p.a); err != nil {
+		return nil, err
+	}
 	keys, err := p.a.Keys(e.schema, p.args)
 	if err != nil {
 		return nil, err
@@ -254,6 +257,8 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	if info != nil {
 		for _, g := range info.Generated {
 			switch {
+			case g.OnUpdate && !g.Rowid && !backend.VolatileDefault(g.Expr):
+				// only UPDATEs set it
 			case t.InsertCols != nil && contains(t.InsertCols, g.Column):
 			case t.InsertCols == nil && len(t.InsertRows) > 0 && len(t.InsertRows[0]) >= g.Position:
 				// given by position
@@ -270,10 +275,15 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 				"name the columns and use INSERT … VALUES, or give "+gen[0].Column+" a value")
 		}
 		for _, g := range gen {
-			if g.Rowid {
-				return nil, unsafe(a, fmt.Sprintf("column %s.%s (the rowid)", t.Name, g.Column),
-					"would be numbered separately by every SQLite backend",
-					"give "+g.Column+" a value explicitly (SQLite ids from the anchor come later)")
+			switch {
+			case g.Rowid:
+				return nil, unsafe(a, fmt.Sprintf("column %s.%s (generated id)", t.Name, g.Column),
+					"would be numbered separately by every "+e.cfg.Dialect()+" backend",
+					"give "+g.Column+" a value explicitly ("+e.cfg.Dialect()+" ids drawn from the anchor come later)")
+			case e.cfg.Dialect() != "postgres":
+				return nil, unsafe(a, fmt.Sprintf("column %s.%s (default %s)", t.Name, g.Column, g.Expr),
+					"would be generated separately on every backend",
+					"give "+g.Column+" a value explicitly")
 			}
 		}
 		cols, types := make([]string, len(gen)), make([]string, len(gen))
@@ -290,6 +300,31 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	}
 	e.rewrites.put(a.Text, rw)
 	return rw, nil
+}
+
+// checkOnUpdate refuses an UPDATE that would leave a MySQL ON UPDATE
+// CURRENT_TIMESTAMP column to each backend's clock.
+func (e *engine) checkOnUpdate(ctx context.Context, a *router.Analysis) error {
+	if e.cfg.Dialect() != "mysql" {
+		return nil
+	}
+	for _, t := range a.Tables {
+		if !t.Target || t.Set == nil {
+			continue
+		}
+		info, err := e.schema.Table(ctx, t.Name)
+		if err != nil || info == nil {
+			continue
+		}
+		for _, g := range info.Generated {
+			if _, set := t.Set[g.Column]; g.OnUpdate && !set {
+				return unsafe(a, fmt.Sprintf("column %s.%s (ON UPDATE CURRENT_TIMESTAMP)", t.Name, g.Column),
+					"would be set from each backend's clock",
+					"set "+g.Column+" explicitly in the UPDATE")
+			}
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 
-	// The PostgreSQL drivers behind postgres:// (pgx) and pq:postgres://
-	// (lib/pq) backends, so that a bare sql.Open("calibrated", …) works.
+	// The drivers behind postgres:// (pgx), pq:postgres:// (lib/pq) and
+	// mysql:// (go-sql-driver/mysql) backends, so that a bare
+	// sql.Open("calibrated", …) works. SQLite, heavier, is opt-in.
+	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/lib/pq"
 )

@@ -70,11 +70,8 @@ func (e *BackendError) Unwrap() error { return e.Err }
 
 // SQLState returns the backend error's SQLSTATE, if it has one.
 func (e *BackendError) SQLState() string {
-	var s interface{ SQLState() string }
-	if errors.As(e.Err, &s) {
-		return s.SQLState()
-	}
-	return ""
+	st, _ := backend.SQLState(e.Err)
+	return st
 }
 
 // LedgerError is a failure to append to or read the ledger.

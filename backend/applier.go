@@ -28,9 +28,13 @@ type Backend struct {
 const AppliedTable = "calibrated_applied"
 
 // EnsureApplied creates the applied-positions table if it is missing.
-func EnsureApplied(ctx context.Context, db *sql.DB) error {
+func EnsureApplied(ctx context.Context, db *sql.DB, dialect string) error {
+	ledgerType := "text"
+	if dialect == "mysql" {
+		ledgerType = "varchar(128)" // MySQL keys need a length
+	}
 	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+AppliedTable+
-		` (ledger text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (ledger, seq))`)
+		` (ledger `+ledgerType+` NOT NULL, seq bigint NOT NULL, PRIMARY KEY (ledger, seq))`)
 	return err
 }
 
@@ -277,6 +281,9 @@ func Buffer(rows *sql.Rows, err error) (*Buffered, error) {
 
 // mark records jobs as applied and returns those not applied before.
 func (a *Applier) mark(ctx context.Context, tx *sql.Tx, jobs []*ledger.Job) (map[ledger.Seq]bool, error) {
+	if a.B.Dialect == "mysql" {
+		return a.markMySQL(ctx, tx, jobs)
+	}
 	var q strings.Builder
 	q.WriteString(`INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES `)
 	var args []any
@@ -308,11 +315,10 @@ func (a *Applier) mark(ctx context.Context, tx *sql.Tx, jobs []*ledger.Job) (map
 // Connection-class errors (08…) and operator intervention (57…) are not
 // statement outcomes: the batch is retried.
 func sqlState(err error) (string, bool) {
-	var s interface{ SQLState() string }
-	if !errors.As(err, &s) {
+	st, ok := SQLState(err)
+	if !ok {
 		return "", false
 	}
-	st := s.SQLState()
 	if strings.HasPrefix(st, "08") || strings.HasPrefix(st, "57") || strings.HasPrefix(st, "53") {
 		return st, false
 	}
@@ -328,4 +334,51 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// markMySQL is mark for MySQL, which has no RETURNING: read which marks
+// exist, locking their range, then insert the others.
+func (a *Applier) markMySQL(ctx context.Context, tx *sql.Tx, jobs []*ledger.Job) (map[ledger.Seq]bool, error) {
+	args := []any{a.LedgerID}
+	in := make([]string, len(jobs))
+	for i, j := range jobs {
+		in[i] = "?"
+		args = append(args, int64(j.Seq))
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq FROM `+AppliedTable+` WHERE ledger = ? AND seq IN (`+strings.Join(in, ",")+`) FOR UPDATE`, args...)
+	if err != nil {
+		return nil, err
+	}
+	done := map[ledger.Seq]bool{}
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		done[ledger.Seq(s)] = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	fresh := map[ledger.Seq]bool{}
+	var q strings.Builder
+	var ins []any
+	for _, j := range jobs {
+		if done[j.Seq] {
+			continue
+		}
+		if len(ins) > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?)")
+		ins = append(ins, a.LedgerID, int64(j.Seq))
+		fresh[j.Seq] = true
+	}
+	if len(ins) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+AppliedTable+` (ledger, seq) VALUES `+q.String(), ins...); err != nil {
+			return nil, err
+		}
+	}
+	return fresh, nil
 }

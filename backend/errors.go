@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -25,11 +26,29 @@ func ConnError(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return true
 	}
-	var s interface{ SQLState() string }
-	if errors.As(err, &s) {
-		st := s.SQLState()
+	if errors.Is(err, mysql.ErrInvalidConn) {
+		return true
+	}
+	if st, ok := SQLState(err); ok {
 		return strings.HasPrefix(st, "08") || st == "57P01" || st == "57P02" || st == "57P03"
 	}
 	// pgx: a connection that was closed, or a statement never sent.
 	return pgconn.SafeToRetry(err)
+}
+
+// SQLState returns the SQLSTATE of an error a database reported: through
+// a SQLState() method (pgx, lib/pq), or go-sql-driver/mysql's field.
+func SQLState(err error) (string, bool) {
+	var s interface{ SQLState() string }
+	if errors.As(err, &s) {
+		return s.SQLState(), true
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		if me.SQLState == [5]byte{} {
+			return "HY000", true
+		}
+		return string(me.SQLState[:]), true
+	}
+	return "", false
 }

@@ -36,7 +36,8 @@ type Generated struct {
 	Sequence string // the sequence behind it, if any, kept ahead on every backend
 	Always   bool   // GENERATED ALWAYS AS IDENTITY: inserts need OVERRIDING SYSTEM VALUE
 	Position int    // 1-based among the table's columns, for INSERTs without a column list
-	Rowid    bool   // SQLite's rowid: no expression gives its next value elsewhere
+	Rowid    bool   // SQLite's rowid or MySQL's AUTO_INCREMENT: no expression gives its next value elsewhere
+	OnUpdate bool   // MySQL's ON UPDATE CURRENT_TIMESTAMP: every UPDATE sets it, differently on every backend
 }
 
 // Column returns the generated column named col, if any.
@@ -75,8 +76,11 @@ func (s *Schema) Table(ctx context.Context, table string) (*Table, error) {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		load := loadPostgres
-		if s.Dialect == "sqlite" {
+		switch s.Dialect {
+		case "sqlite":
 			load = loadSQLite
+		case "mysql":
+			load = loadMySQL
 		}
 		t, err := load(ctx, s.DB())
 		if err != nil {
@@ -114,6 +118,10 @@ func (s *Schema) ForeignKeys(table string) []router.ForeignKey {
 	}
 	return t.ForeignKeys
 }
+
+// VolatileDefault reports whether a column default gives a different value
+// on every backend.
+func VolatileDefault(expr string) bool { return volatileDefault.MatchString(expr) }
 
 // volatileDefault matches column defaults that give another value on every
 // backend.

@@ -43,6 +43,7 @@ flags:
 
 type demoConfig struct {
 	postgres string
+	mysql    string
 	dir      string
 	clients  int
 	accounts int
@@ -61,6 +62,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
 	fs.StringVar(&cfg.postgres, "postgres", "", "PostgreSQL server URL (a maintenance database) on which to create three databases, instead of SQLite files")
+	fs.StringVar(&cfg.mysql, "mysql", "", "MySQL/MariaDB server, as a go-sql-driver DSN such as root@tcp(127.0.0.1:3306)/, on which to create three databases, instead of SQLite files")
 	fs.StringVar(&cfg.dir, "dir", "", "directory for the SQLite files (default: a new temporary directory)")
 	fs.IntVar(&cfg.clients, "clients", 8, "concurrent clients")
 	fs.IntVar(&cfg.accounts, "accounts", 100, "accounts to move money between")
@@ -75,6 +77,10 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "calibrated demo: unexpected argument %q\n", fs.Arg(0))
+		return ExitUsage
+	}
+	if cfg.postgres != "" && cfg.mysql != "" {
+		fmt.Fprintln(stderr, "calibrated demo: choose -postgres or -mysql, not both")
 		return ExitUsage
 	}
 	if cfg.clients < 1 || cfg.accounts < 2 || cfg.duration <= 0 || cfg.cut < 0 || cfg.cut >= cfg.duration {
@@ -101,9 +107,12 @@ type demoBackends struct {
 func runDemo(ctx context.Context, cfg demoConfig, out io.Writer) (int, error) {
 	var bs *demoBackends
 	var err error
-	if cfg.postgres != "" {
+	switch {
+	case cfg.postgres != "":
 		bs, err = postgresBackends(ctx, cfg.postgres, cfg.keep)
-	} else {
+	case cfg.mysql != "":
+		bs, err = mysqlBackends(ctx, cfg.mysql, cfg.keep)
+	default:
 		bs, err = sqliteBackends(cfg.dir, cfg.keep)
 	}
 	if err != nil {
@@ -118,7 +127,10 @@ func runDemo(ctx context.Context, cfg demoConfig, out io.Writer) (int, error) {
 	opener := calibrated.WithOpener(func(b calibrated.Backend) (*sql.DB, error) {
 		sw := &outage.Switch{}
 		switches[b.Name] = sw
-		if b.Dialect == "sqlite" {
+		switch b.Dialect {
+		case "mysql":
+			return sw.Open("mysql", b.DSN)
+		case "sqlite":
 			// synchronous=NORMAL: with WAL, durable across a crash of the demo,
 			// not of the machine; plenty for a demo, and much faster.
 			return sw.Open("sqlite", "file:"+b.DSN+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
@@ -463,6 +475,55 @@ func postgresBackends(ctx context.Context, server string, keep bool) (*demoBacke
 		}
 		for _, n := range names {
 			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)")
+		}
+	}
+	return bs, nil
+}
+
+// mysqlBackends creates three fresh databases on the MySQL server at dsn.
+func mysqlBackends(ctx context.Context, dsn string, keep bool) (*demoBackends, error) {
+	base, _, ok := strings.Cut(dsn, "/")
+	if !ok || !strings.Contains(base, "@") && !strings.Contains(base, "(") {
+		return nil, fmt.Errorf("-mysql %q: want a go-sql-driver DSN such as root@tcp(127.0.0.1:3306)/", calibrated.Redact(dsn))
+	}
+	admin, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := admin.PingContext(ctx); err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("cannot reach MySQL at %s: %v\nstart MySQL or MariaDB, or leave out -mysql to use SQLite files", calibrated.Redact(dsn), err)
+	}
+	bs := &demoBackends{ph: func(int) string { return "?" }}
+	var parts []string
+	names := []string{"calibrated_demo_a", "calibrated_demo_b", "calibrated_demo_c"}
+	for i, name := range names {
+		for _, q := range []string{"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name} {
+			if _, err := admin.ExecContext(ctx, q); err != nil {
+				admin.Close()
+				return nil, err
+			}
+		}
+		d := base + "/" + name
+		parts = append(parts, fmt.Sprintf("db.%c='mysql://%s'", 'a'+i, strings.ReplaceAll(d, "'", `\'`)))
+		db, err := sql.Open("mysql", d)
+		if err != nil {
+			admin.Close()
+			return nil, err
+		}
+		bs.direct = append(bs.direct, db)
+	}
+	bs.dsn, bs.names = strings.Join(parts, " "), names
+	bs.drop = func() {
+		for _, db := range bs.direct {
+			db.Close()
+		}
+		defer admin.Close()
+		if keep {
+			return
+		}
+		for _, n := range names {
+			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n)
 		}
 	}
 	return bs, nil

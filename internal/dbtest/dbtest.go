@@ -4,6 +4,7 @@ package dbtest
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -14,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the maintenance connection
+	_ "github.com/go-sql-driver/mysql" // the maintenance connections
+	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
 // skip skips t for want of a server, or fails it when CI requires every
@@ -24,7 +26,7 @@ func skip(t testing.TB, env string) {
 	if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
 		t.Fatalf("%s not set, and CALIBRATED_TEST_REQUIRE=1", env)
 	}
-	t.Skipf("%s not set; set it to a PostgreSQL URL to run this test", env)
+	t.Skipf("%s not set; set it to the server's URL to run this test", env)
 }
 
 // Postgres creates n empty databases on the server named by
@@ -118,4 +120,74 @@ func Converged(t testing.TB, dbs []*sql.DB, table string) string {
 		}
 	}
 	return first
+}
+
+// MySQL creates n empty databases on the server named by
+// CALIBRATED_TEST_MYSQL (a go-sql-driver DSN such as root@tcp(host:3306)/)
+// and returns their go-sql-driver DSNs. They are dropped when t ends.
+func MySQL(t testing.TB, n int) []string {
+	t.Helper()
+	admin := os.Getenv("CALIBRATED_TEST_MYSQL")
+	if admin == "" {
+		skip(t, "CALIBRATED_TEST_MYSQL")
+	}
+	base, _, _ := strings.Cut(admin, "/")
+	db, err := sql.Open("mysql", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	prefix := "calibrated_test_" + hex.EncodeToString(b[:])
+	dsns := make([]string, n)
+	for i := range dsns {
+		name := fmt.Sprintf("%s_%c", prefix, 'a'+i)
+		if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			t.Fatalf("create test database: %v", err)
+		}
+		t.Cleanup(func() {
+			if _, err := db.Exec("DROP DATABASE IF EXISTS " + name); err != nil {
+				t.Errorf("drop test database %s: %v", name, err)
+			}
+		})
+		dsns[i] = base + "/" + name
+	}
+	return dsns
+}
+
+// RowsDigest returns a digest of every row of table, read in orderBy
+// order and formatted by Go, for databases without PostgreSQL's row text.
+func RowsDigest(t testing.TB, db *sql.DB, table, orderBy string) string {
+	t.Helper()
+	rows, err := db.Query(`SELECT * FROM ` + table + ` ORDER BY ` + orderBy)
+	if err != nil {
+		t.Fatalf("digest %s: %v", table, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	h := md5.New()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			fmt.Fprintf(h, "%v|", v)
+		}
+		h.Write([]byte("\n"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

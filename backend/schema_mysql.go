@@ -1,0 +1,126 @@
+package backend
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/calibrated/calibrated/router"
+)
+
+// loadMySQL reads keys and generated columns of the current database from
+// MySQL's information_schema.
+func loadMySQL(ctx context.Context, db *sql.DB) (map[string]*Table, error) {
+	tables := map[string]*Table{}
+	get := func(name string) *Table {
+		name = strings.ToLower(name)
+		t := tables[name]
+		if t == nil {
+			t = &Table{}
+			tables[name] = t
+		}
+		return t
+	}
+	rows, err := db.QueryContext(ctx, `
+SELECT TABLE_NAME, INDEX_NAME, COALESCE(COLUMN_NAME, ''), SUB_PART IS NOT NULL
+FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = DATABASE() AND NON_UNIQUE = 0
+ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`)
+	if err != nil {
+		return nil, err
+	}
+	type index struct{ table, name string }
+	var order []index
+	cols := map[index][]string{}
+	partial := map[index]bool{}
+	for rows.Next() {
+		var ix index
+		var col string
+		var prefix bool
+		if err := rows.Scan(&ix.table, &ix.name, &col, &prefix); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if _, seen := cols[ix]; !seen {
+			order = append(order, ix)
+		}
+		cols[ix] = append(cols[ix], strings.ToLower(col))
+		partial[ix] = partial[ix] || prefix || col == ""
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	for _, ix := range order {
+		t := get(ix.table)
+		switch {
+		case ix.name == "PRIMARY":
+			t.PrimaryKey = cols[ix]
+		case !partial[ix]:
+			// A prefix or expression index does not make a column's value unique.
+			t.UniqueKeys = append(t.UniqueKeys, cols[ix])
+		}
+	}
+	rows, err = db.QueryContext(ctx, `
+SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`)
+	if err != nil {
+		return nil, err
+	}
+	fks := map[index]*router.ForeignKey{}
+	var fkOrder []index
+	for rows.Next() {
+		var ix index
+		var col, parent, pcol string
+		if err := rows.Scan(&ix.table, &ix.name, &col, &parent, &pcol); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		fk := fks[ix]
+		if fk == nil {
+			fk = &router.ForeignKey{Parent: strings.ToLower(parent)}
+			fks[ix] = fk
+			fkOrder = append(fkOrder, ix)
+		}
+		fk.Columns = append(fk.Columns, strings.ToLower(col))
+		fk.ParentColumns = append(fk.ParentColumns, strings.ToLower(pcol))
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	for _, ix := range fkOrder {
+		t := get(ix.table)
+		t.ForeignKeys = append(t.ForeignKeys, *fks[ix])
+	}
+	rows, err = db.QueryContext(ctx, `
+SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COALESCE(COLUMN_DEFAULT, ''), EXTRA, ORDINAL_POSITION
+FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE()
+ORDER BY TABLE_NAME, ORDINAL_POSITION`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, col, typ, def, extra string
+		var pos int
+		if err := rows.Scan(&table, &col, &typ, &def, &extra, &pos); err != nil {
+			return nil, err
+		}
+		g := Generated{Column: strings.ToLower(col), Name: col, Type: typ, Expr: def, Position: pos}
+		lx := strings.ToLower(extra)
+		switch {
+		case strings.Contains(lx, "auto_increment"):
+			g.Rowid, g.Expr = true, ""
+		case strings.Contains(lx, "on update"):
+			g.OnUpdate = true
+		case volatileDefault.MatchString(def):
+		default:
+			continue
+		}
+		t := get(table)
+		t.Generated = append(t.Generated, g)
+	}
+	return tables, rows.Err()
+}
