@@ -23,18 +23,20 @@ type entry struct {
 	err  error
 }
 
-// NewAnalyzer returns an Analyzer for dialect ("postgres" or "sqlite") that
-// caches the analyses of up to cacheSize texts; cacheSize < 1 disables the
-// cache.
+// NewAnalyzer returns an Analyzer for dialect ("postgres", "mysql" or
+// "sqlite") that caches the analyses of up to cacheSize texts; cacheSize < 1
+// disables the cache.
 func NewAnalyzer(dialect string, cacheSize int) (*Analyzer, error) {
 	var parse func(string) (*Analysis, error)
 	switch dialect {
 	case "postgres", "postgresql":
 		parse = parsePostgres
+	case "mysql":
+		parse = parseMySQL
 	case "sqlite":
 		parse = parseSQLite
 	default:
-		return nil, fmt.Errorf("calibrated: SQL dialect %q is not supported yet; supported: postgres, sqlite", dialect)
+		return nil, fmt.Errorf("calibrated: SQL dialect %q is not supported yet; supported: postgres, mysql, sqlite", dialect)
 	}
 	return &Analyzer{
 		parse: parse,

@@ -242,8 +242,8 @@ func TestParseError(t *testing.T) {
 }
 
 func TestNewAnalyzer(t *testing.T) {
-	if _, err := NewAnalyzer("mysql", 10); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("NewAnalyzer(mysql) error = %v", err)
+	if _, err := NewAnalyzer("oracle", 10); err == nil || !strings.Contains(err.Error(), "not supported yet") {
+		t.Errorf("NewAnalyzer(oracle) error = %v", err)
 	}
 	az, err := NewAnalyzer("postgres", 0)
 	if err != nil {

@@ -41,6 +41,22 @@ func TestDemoPostgres(t *testing.T) {
 	}
 }
 
+// TestDemoMySQL runs the demo on MySQL/MariaDB.
+func TestDemoMySQL(t *testing.T) {
+	dsn := os.Getenv("CALIBRATED_TEST_MYSQL")
+	if dsn == "" {
+		if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
+			t.Fatal("CALIBRATED_TEST_MYSQL not set, and CALIBRATED_TEST_REQUIRE=1")
+		}
+		t.Skip("CALIBRATED_TEST_MYSQL not set")
+	}
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"demo", "-mysql", dsn, "-duration", "3s", "-cut", "1s", "-clients", "4"}, &out, &errb)
+	if code != ExitOK || !strings.Contains(out.String(), "PASSED") {
+		t.Fatalf("demo exited %d\n%s\n%s", code, out.String(), errb.String())
+	}
+}
+
 // TestDemoCatchesDivergence: a row written behind the driver's back on one
 // database makes the demo fail, so its checks can fail.
 func TestDemoCatchesDivergence(t *testing.T) {
