@@ -20,6 +20,7 @@
 //
 //	db.NAME=postgres://…      PostgreSQL through pgx
 //	db.NAME=pq:postgres://…   PostgreSQL through lib/pq
+//	db.NAME=mysql://DSN       MySQL/MariaDB through go-sql-driver/mysql (DSN in its form)
 //	db.NAME=sqlite:PATH       SQLite through modernc.org/sqlite (import
 //	                          github.com/calibrated/calibrated/sqlite)
 //	ledger=local              the in-process ledger (default)
