@@ -3,7 +3,9 @@ package calibrated
 import (
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,4 +182,85 @@ func BenchmarkLedgerThroughput(b *testing.B) {
 	b.ReportMetric(n/tl.Seconds(), "local-writes/s")
 	b.ReportMetric(n/tf.Seconds(), "file-writes/s")
 	b.ReportMetric(tl.Seconds()/tf.Seconds(), "ratio")
+}
+
+// BenchmarkTPCB: TPC-B-like transactions (pgbench's: update an account, a
+// teller and the branch, insert a history row) from 8 clients, over 2
+// backends through calibrated against one PostgreSQL directly, in
+// alternating phases of equal work; reports transactions/s of each and the
+// ratio (DESIGN §11 target ≥ 0.6).
+func BenchmarkTPCB(b *testing.B) {
+	const clients, perClient, accounts = 8, 150, 1000
+	setup := func(db *sql.DB) {
+		for _, q := range []string{
+			`CREATE TABLE branches (bid int PRIMARY KEY, bbalance int NOT NULL)`,
+			`CREATE TABLE tellers (tid int PRIMARY KEY, bid int NOT NULL, tbalance int NOT NULL)`,
+			`CREATE TABLE accounts (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL)`,
+			`CREATE TABLE history (hid bigint PRIMARY KEY, tid int, bid int, aid int, delta int, mtime timestamptz)`,
+			`INSERT INTO branches VALUES (1, 0)`,
+			`INSERT INTO tellers SELECT g, 1, 0 FROM generate_series(1, 10) g ORDER BY g`,
+			`INSERT INTO accounts SELECT g, 1, 0 FROM generate_series(1, 1000) g ORDER BY g`,
+		} {
+			mustExec(b, db, q)
+		}
+	}
+	direct := dbtest.Open(b, dbtest.Postgres(b, 1))[0]
+	cal := openCluster(b, dbtest.Postgres(b, 2))
+	setup(direct)
+	setup(cal.db)
+	var hid atomic.Int64
+	phase := func(db *sql.DB) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func(seed uint64) {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(seed, 3))
+				for i := 0; i < perClient; {
+					aid, tid, delta := 1+r.IntN(accounts), 1+r.IntN(10), r.IntN(10000)-5000
+					err := func() error {
+						tx, err := db.Begin()
+						if err != nil {
+							return err
+						}
+						defer tx.Rollback()
+						for _, s := range []struct {
+							q    string
+							args []any
+						}{
+							{`UPDATE accounts SET abalance = abalance + $1 WHERE aid = $2`, []any{delta, aid}},
+							{`UPDATE tellers SET tbalance = tbalance + $1 WHERE tid = $2`, []any{delta, tid}},
+							{`UPDATE branches SET bbalance = bbalance + $1 WHERE bid = $2`, []any{delta, 1}},
+							{`INSERT INTO history (hid, tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, $5, $6)`, []any{hid.Add(1), tid, 1, aid, delta, time.Now()}},
+						} {
+							if _, err := tx.Exec(s.q, s.args...); err != nil {
+								return err
+							}
+						}
+						return tx.Commit()
+					}()
+					switch {
+					case err == nil:
+						i++
+					case Retryable(err):
+					default:
+						b.Error(err)
+						return
+					}
+				}
+			}(uint64(c) + uint64(hid.Load()))
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	var td, tc time.Duration
+	for round := 0; round < 2; round++ {
+		td += phase(direct)
+		tc += phase(cal.db)
+	}
+	n := float64(2 * clients * perClient)
+	b.ReportMetric(n/td.Seconds(), "direct-tx/s")
+	b.ReportMetric(n/tc.Seconds(), "calibrated-tx/s")
+	b.ReportMetric(td.Seconds()/tc.Seconds(), "ratio")
 }
