@@ -268,7 +268,7 @@ func (t *tx) Commit() error {
 		}
 		return nil
 	}
-	tk, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Commit, Tx: t.id, Stmts: t.stmts, Keys: t.keys})
+	tk, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Commit, Tx: t.id, Stmts: t.stmts, Keys: t.keys, Backend: t.anchor.Name})
 	if err != nil {
 		_ = t.atx.Rollback()
 		t.release()
@@ -296,7 +296,11 @@ func (t *tx) Commit() error {
 	} else {
 		_ = t.atx.Rollback()
 	}
-	tk.Release()
+	if err == nil {
+		tk.Committed(t.anchor.Name)
+	} else {
+		tk.Release()
+	}
 	if err != nil {
 		e.log.Warn("calibrated: anchor commit failed; the anchor's applier replays the entry", "tx", t.id, "seq", tk.Seq, "err", err)
 	}

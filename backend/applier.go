@@ -159,6 +159,34 @@ func (a *Applier) logger() *slog.Logger {
 // reports (a unique violation, say) are outcomes, the same on every
 // backend; any other error fails the whole transaction, to be retried.
 func (a *Applier) apply(ctx context.Context, jobs []*ledger.Job) ([]ledger.Result, error) {
+	// Entries the anchor's own transactions committed here, marks and all,
+	// need no round trip: they are applied (and commute with the others,
+	// whose keys they did not share).
+	var rest []*ledger.Job
+	var at []int
+	for i, j := range jobs {
+		if !j.CommittedOn(a.B.Name) {
+			rest = append(rest, j)
+			at = append(at, i)
+		}
+	}
+	if len(rest) < len(jobs) {
+		res := make([]ledger.Result, len(jobs))
+		for i := range res {
+			res[i].Skipped = true
+		}
+		if len(rest) == 0 {
+			return res, nil
+		}
+		sub, err := a.apply(ctx, rest)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range at {
+			res[i] = sub[k]
+		}
+		return res, nil
+	}
 	res, ok, err := a.pipelined(ctx, jobs)
 	if !ok {
 		res, err = a.tx(ctx, jobs, false)

@@ -40,6 +40,8 @@ type Job struct {
 	// applies it itself.
 	Hold <-chan struct{}
 
+	committedOn atomic.Pointer[string] // where the transaction's own commit applied it, mark and all
+
 	h         *holder
 	pendingOn map[string]bool // targets that have not applied it yet
 	queued    map[string]bool // backends whose queue still holds it
@@ -79,6 +81,16 @@ func (t *Ticket) Decision() Decision { return t.d }
 
 // Job returns the admitted job of a Write or Commit; valid once Decided is closed.
 func (t *Ticket) Job() *Job { return t.job }
+
+// Committed records that the transaction committed the entry, with its
+// applied mark, on backend, then releases the hold: that backend's applier
+// then knows the entry is applied there without asking the database.
+func (t *Ticket) Committed(backend string) {
+	if t.job != nil {
+		t.job.committedOn.Store(&backend)
+	}
+	t.Release()
+}
 
 // Release closes the hold of a Commit ticket (see [Job.Hold]).
 func (t *Ticket) Release() {
@@ -495,8 +507,14 @@ func (c *Calibrator) hold(h *holder, keys []Key) {
 }
 
 func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
+	anchor := c.anchor()
+	if ev.Type == Commit && ev.Backend != "" {
+		// A transaction ran on the anchor it began on, which may not be
+		// the anchor now: its outcome, and its own commit, are there.
+		anchor = ev.Backend
+	}
 	j := &Job{
-		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: c.anchor(), Tx: ev.Tx, h: h,
+		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: anchor, Tx: ev.Tx, h: h,
 		pendingOn: map[string]bool{}, queued: map[string]bool{}, outcomes: map[string]Outcome{}, results: map[string]Result{},
 		done: make(chan struct{}), anchored: make(chan struct{}),
 	}
@@ -687,6 +705,14 @@ func (c *Calibrator) Withdraw(t *Ticket) Decision {
 	case <-ctx.Done():
 		return Waiting
 	}
+}
+
+// CommittedOn reports whether the transaction's own commit applied j,
+// with its applied mark, on backend (see [Ticket.Committed]); valid once
+// Hold is closed.
+func (j *Job) CommittedOn(backend string) bool {
+	b := j.committedOn.Load()
+	return b != nil && *b == backend
 }
 
 // Done is closed when every target backend has applied j.

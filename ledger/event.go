@@ -65,7 +65,7 @@ type Event struct {
 
 	Target Seq // Cancel: the request to withdraw
 
-	Backend  string    // Applied, State
+	Backend  string    // Applied, State; Commit: the backend the transaction ran on
 	Seqs     []Seq     // Applied
 	Outcomes []Outcome // Applied, aligned with Seqs
 	State    string    // State: one of the BackendState names
