@@ -287,10 +287,9 @@ func reflectMarkers(v reflect.Value, seen map[reflectKey]bool, out *[]int) {
 // syntax trees. It is the [ast.Visitor] for the parts of a statement it
 // does not take apart itself.
 type myWalker struct {
+	occurrences
 	text    string
 	markers []int // placeholder offsets, sorted
-	tables  []Table
-	ctes    []string // WITH names in scope
 	// targets are the tables a DDL statement defines or alters, as
 	// opposed to those it refers to.
 	targets  map[*ast.TableName]bool
@@ -595,17 +594,7 @@ func myName(tn *ast.TableName) (schema, name string) {
 // w.tables, or -1 for a WITH name.
 func (w *myWalker) table(tn *ast.TableName, target bool) int {
 	schema, name := myName(tn)
-	if name == "" {
-		return -1
-	}
-	if !target && schema == "" && slices.Contains(w.ctes, name) {
-		return -1
-	}
-	if schema != "" {
-		name = schema + "." + name
-	}
-	w.tables = append(w.tables, Table{Name: name, Target: target})
-	return len(w.tables) - 1
+	return w.record(schema, name, qualified(schema, name), target)
 }
 
 // with brings the names a WITH clause defines into scope while visiting its

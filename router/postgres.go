@@ -124,9 +124,8 @@ func mergeSet(a, b map[string]Source) map[string]Source {
 
 // walker collects what a statement touches while it visits the parse tree.
 type walker struct {
+	occurrences
 	text     string
-	tables   []Table  // one entry per occurrence of a table
-	ctes     []string // WITH names in scope
 	volatile []string
 	params   int
 	writes   int // INSERT, UPDATE, DELETE and MERGE statements seen, at any depth
@@ -428,14 +427,10 @@ func (w *walker) with(wc *pg.WithClause) int {
 // table records one occurrence of a relation and returns its index in
 // w.tables, or -1 for a WITH name.
 func (w *walker) table(rv *pg.RangeVar, target bool) int {
-	if rv == nil || rv.Relname == "" {
+	if rv == nil {
 		return -1
 	}
-	if !target && rv.Schemaname == "" && slices.Contains(w.ctes, rv.Relname) {
-		return -1
-	}
-	w.tables = append(w.tables, Table{Name: tableName(rv.Schemaname, rv.Relname), Target: target})
-	return len(w.tables) - 1
+	return w.record(rv.Schemaname, rv.Relname, tableName(rv.Schemaname, rv.Relname), target)
 }
 
 // tableName joins a schema and a relation name the way keys spell them.

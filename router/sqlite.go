@@ -108,9 +108,8 @@ func parseSQLite(text string) (a *Analysis, err error) {
 // liteWalker collects what SQLite statements touch while it visits their
 // syntax trees.
 type liteWalker struct {
+	occurrences
 	text     string
-	tables   []Table  // one entry per occurrence of a table
-	ctes     []string // WITH names in scope
 	volatile []string
 	params   int
 	nums     map[*ast.BindParam]int // per-statement parameter numbers of a text of several statements
@@ -542,17 +541,15 @@ func liteName(q *ast.QualifiedName) (schema, name string) {
 // w.tables, or -1 for a WITH name.
 func (w *liteWalker) table(q *ast.QualifiedName, target bool) int {
 	schema, name := liteName(q)
-	if name == "" {
-		return -1
+	return w.record(schema, name, qualified(schema, name), target)
+}
+
+// qualified spells schema.name, or name without a schema.
+func qualified(schema, name string) string {
+	if schema == "" {
+		return name
 	}
-	if !target && schema == "" && slices.Contains(w.ctes, name) {
-		return -1
-	}
-	if schema != "" {
-		name = schema + "." + name
-	}
-	w.tables = append(w.tables, Table{Name: name, Target: target})
-	return len(w.tables) - 1
+	return schema + "." + name
 }
 
 // with brings the names a WITH clause defines into scope while visiting its
