@@ -51,6 +51,12 @@ func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []drive
 	if a.Unordered != "" {
 		return nil, unsafe(a, a.Unordered, "makes the rows affected depend on each backend's physical order", "add an ORDER BY over a unique key")
 	}
+	for _, lo := range a.LimitOrders {
+		if !e.totalOrder(lo) {
+			frag := "ORDER BY " + strings.Join(lo.Columns, ", ") + " … LIMIT"
+			return nil, unsafe(a, frag, "is not a total order, so which rows the LIMIT keeps may differ between backends", "order by a primary or unique key (add it as the last ORDER BY column)")
+		}
+	}
 	if err := e.fixVolatile(p); err != nil {
 		return nil, err
 	}
@@ -300,6 +306,34 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	}
 	e.rewrites.put(a.Text, rw)
 	return rw, nil
+}
+
+// totalOrder reports whether an ORDER BY under a LIMIT orders its table's
+// rows totally: its columns cover the primary key or a unique key.
+func (e *engine) totalOrder(lo router.LimitOrder) bool {
+	if lo.Table == "" || lo.Columns == nil {
+		return false
+	}
+	covers := func(key []string) bool {
+		if len(key) == 0 {
+			return false
+		}
+		for _, k := range key {
+			if !contains(lo.Columns, k) {
+				return false
+			}
+		}
+		return true
+	}
+	if covers(e.schema.PrimaryKey(lo.Table)) {
+		return true
+	}
+	for _, u := range e.schema.UniqueKeys(lo.Table) {
+		if covers(u) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkOnUpdate refuses an UPDATE that would leave a MySQL ON UPDATE

@@ -127,9 +127,11 @@ func TestRefusals(t *testing.T) {
 	if _, err := cl.db.Exec(`THIS IS NOT SQL`); err == nil {
 		t.Error("unparsable write accepted")
 	}
+	// A total order is fine: the rows it keeps are the same everywhere.
+	mustExec(t, cl.db, `DELETE FROM s WHERE id IN (SELECT id FROM s ORDER BY v, id LIMIT 1)`)
 	var n int
-	if err := cl.direct[1].QueryRow(`SELECT count(*) FROM s`).Scan(&n); err != nil || n != 2 {
-		t.Errorf("backend b has %d rows, %v; the refusals changed something", n, err)
+	if err := cl.direct[1].QueryRow(`SELECT count(*) FROM s`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("backend b has %d rows, %v; want 1: the refusals changed something", n, err)
 	}
 	dbtest.Converged(t, cl.direct, "s")
 }

@@ -104,6 +104,7 @@ func TestMySQL(t *testing.T) {
 		`INSERT INTO ids (v) VALUES (1)`,           // AUTO_INCREMENT numbered by each backend
 		`UPDATE kv SET note = UUID() WHERE id = 3`, // a value that differs everywhere
 		`DELETE FROM kv LIMIT 1`,                   // which row is "first" differs
+		`DELETE FROM kv ORDER BY v LIMIT 1`,        // v is not unique
 	} {
 		_, err := cl.db.Exec(q)
 		var unsafe *UnsafeStatementError

@@ -105,6 +105,7 @@ func parseMySQL(text string) (a *Analysis, err error) {
 		case w.skipLocked:
 			a.Unordered = "SKIP LOCKED"
 		}
+		a.LimitOrders = w.limitOrders
 	}
 	if w.unsafe != nil {
 		a.rewriteErr = w.unsafe
@@ -841,6 +842,9 @@ func (w *myWalker) selectStmt(s *ast.SelectStmt) {
 		w.visit(row)
 	}
 	w.limit = w.limit || s.Limit != nil && s.OrderBy == nil
+	if s.Limit != nil && s.OrderBy != nil {
+		w.limitOrders = append(w.limitOrders, myLimitOrder(s.From, s.OrderBy))
+	}
 	if li := s.LockInfo; li != nil && li.LockType != ast.SelectLockNone {
 		// FOR UPDATE OF names FROM items: no new tables.
 		w.locking = true
@@ -1023,7 +1027,31 @@ func (w *myWalker) update(s *ast.UpdateStmt) {
 	w.visit(s.Order)
 	w.visit(s.Limit)
 	w.limit = w.limit || s.Limit != nil && s.Order == nil
+	if s.Limit != nil && s.Order != nil {
+		w.limitOrders = append(w.limitOrders, myLimitOrder(s.TableRefs, s.Order))
+	}
 	w.ctes = w.ctes[:base]
+}
+
+// myLimitOrder describes the ORDER BY of a statement with a LIMIT over from.
+func myLimitOrder(from *ast.TableRefsClause, order *ast.OrderByClause) LimitOrder {
+	var lo LimitOrder
+	if from != nil && from.TableRefs != nil && from.TableRefs.Right == nil {
+		if ts, ok := from.TableRefs.Left.(*ast.TableSource); ok {
+			if tn, ok := ts.Source.(*ast.TableName); ok {
+				schema, name := myName(tn)
+				lo.Table = qualified(schema, name)
+			}
+		}
+	}
+	for _, it := range order.Items {
+		c, ok := it.Expr.(*ast.ColumnNameExpr)
+		if !ok || c.Name == nil {
+			return LimitOrder{Table: lo.Table}
+		}
+		lo.Columns = append(lo.Columns, c.Name.Name.L)
+	}
+	return lo
 }
 
 // assignTargets returns the tables (indexes in w.tables) an assigned column
@@ -1080,6 +1108,9 @@ func (w *myWalker) delete(s *ast.DeleteStmt) {
 	w.visit(s.Order)
 	w.visit(s.Limit)
 	w.limit = w.limit || s.Limit != nil && s.Order == nil
+	if s.Limit != nil && s.Order != nil {
+		w.limitOrders = append(w.limitOrders, myLimitOrder(s.TableRefs, s.Order))
+	}
 	w.ctes = w.ctes[:base]
 }
 

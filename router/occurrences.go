@@ -5,8 +5,9 @@ import "slices"
 // occurrences is what every dialect's walker keeps as it goes: the tables
 // it has met and the WITH names in scope.
 type occurrences struct {
-	tables []Table  // one entry per occurrence of a table
-	ctes   []string // WITH names in scope
+	tables      []Table  // one entry per occurrence of a table
+	ctes        []string // WITH names in scope
+	limitOrders []LimitOrder
 }
 
 // record notes one occurrence of the table schema.name, spelt full as keys

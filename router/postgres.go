@@ -57,6 +57,7 @@ func analyzePostgres(text string) (*Analysis, *pg.ParseResult, error) {
 		case w.skipLocked:
 			a.Unordered = "SKIP LOCKED"
 		}
+		a.LimitOrders = w.limitOrders
 	}
 	return a, tree, nil
 }
@@ -630,14 +631,36 @@ func (w *walker) selectStmt(s *pg.SelectStmt) {
 	base := w.with(s.WithClause)
 	w.where(w.from(s.FromClause, nil), s.WhereClause)
 	w.children(s, "with_clause", "from_clause", "locking_clause") // FOR UPDATE OF names FROM items
-	if (s.LimitCount != nil || s.LimitOffset != nil) && len(s.SortClause) == 0 {
-		w.limit = true
+	if s.LimitCount != nil || s.LimitOffset != nil {
+		if len(s.SortClause) == 0 {
+			w.limit = true
+		} else {
+			w.limitOrders = append(w.limitOrders, pgLimitOrder(s))
+		}
 	}
 	for _, l := range s.LockingClause {
 		w.locking = true
 		w.skipLocked = w.skipLocked || l.GetLockingClause().GetWaitPolicy() == pg.LockWaitPolicy_LockWaitSkip
 	}
 	w.ctes = w.ctes[:base]
+}
+
+// pgLimitOrder describes the ORDER BY of a SELECT with a LIMIT.
+func pgLimitOrder(s *pg.SelectStmt) LimitOrder {
+	var lo LimitOrder
+	if len(s.FromClause) == 1 {
+		if rv := s.FromClause[0].GetRangeVar(); rv != nil {
+			lo.Table = tableName(rv.Schemaname, rv.Relname)
+		}
+	}
+	for _, n := range s.SortClause {
+		ref := n.GetSortBy().GetNode().GetColumnRef()
+		if ref == nil || len(ref.Fields) == 0 || ref.Fields[len(ref.Fields)-1].GetString_() == nil {
+			return LimitOrder{Table: lo.Table}
+		}
+		lo.Columns = append(lo.Columns, ref.Fields[len(ref.Fields)-1].GetString_().Sval)
+	}
+	return lo
 }
 
 func (w *walker) insert(s *pg.InsertStmt) {

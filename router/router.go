@@ -7,6 +7,12 @@ package router
 
 import "strconv"
 
+// LimitOrder is the ORDER BY of a LIMIT in a write.
+type LimitOrder struct {
+	Table   string   // the table whose rows are ordered; "" when they come from several tables or a derived one
+	Columns []string // the columns ordered by; nil when an item is not a plain column
+}
+
 // Kind is what a statement does, as far as routing is concerned.
 type Kind uint8
 
@@ -108,6 +114,10 @@ type Analysis struct {
 	// SELECT without ORDER BY", "LIMIT without ORDER BY" or "SKIP LOCKED"
 	// (in any SELECT of the statement); else "".
 	Unordered string
+	// LimitOrders are the ORDER BY clauses of the LIMITs in a write: the
+	// driver checks each is a total order (it covers a primary or unique
+	// key of the rows it orders), or refuses the write.
+	LimitOrders []LimitOrder
 	// Multi reports that the text holds more than one statement. Kind is
 	// then the strongest of their kinds (DDL, then Write, then Read, else
 	// the first), and Tables covers them all.
