@@ -50,5 +50,21 @@ func SQLState(err error) (string, bool) {
 		}
 		return string(me.SQLState[:]), true
 	}
+	// SQLite (modernc.org/sqlite) has result codes, not SQLSTATEs: give the
+	// statement errors one, and leave the rest to be retried.
+	var se interface{ Code() int }
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 19: // SQLITE_CONSTRAINT
+			return "23000", true
+		case 20: // SQLITE_MISMATCH
+			return "22000", true
+		case 1: // SQLITE_ERROR: a bad statement, a missing table
+			return "42000", true
+		case 5, 6, 10, 11, 14, 26: // BUSY, LOCKED, IOERR, CORRUPT, CANTOPEN, NOTADB
+			return "", false
+		}
+		return "HY000", true
+	}
 	return "", false
 }

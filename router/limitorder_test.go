@@ -16,6 +16,8 @@ func TestLimitOrders(t *testing.T) {
 		{"postgres", `SELECT id FROM t ORDER BY created LIMIT 5`, nil}, // a read: no matter
 		{"mysql", "DELETE FROM `t` ORDER BY `v` LIMIT 1", []LimitOrder{{Table: "t", Columns: []string{"v"}}}},
 		{"mysql", "UPDATE t SET v = 1 ORDER BY id LIMIT 3", []LimitOrder{{Table: "t", Columns: []string{"id"}}}},
+		{"sqlite", "DELETE FROM `t` WHERE id IN (SELECT id FROM t ORDER BY `V` LIMIT 2)", []LimitOrder{{Table: "t", Columns: []string{"v"}}}},
+		{"sqlite", "DELETE FROM t WHERE id IN (SELECT id FROM t ORDER BY abs(v) LIMIT 2)", []LimitOrder{{Table: "t"}}},
 	}
 	for _, tc := range cases {
 		az, err := NewAnalyzer(tc.dialect, 0)

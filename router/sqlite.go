@@ -97,6 +97,7 @@ func parseSQLite(text string) (a *Analysis, err error) {
 		case w.limit:
 			a.Unordered = "LIMIT without ORDER BY"
 		}
+		a.LimitOrders = w.limitOrders
 	}
 	if w.unsafe != nil {
 		a.rewriteErr = w.unsafe
@@ -819,6 +820,9 @@ func (w *liteWalker) selectStmt(s *ast.SelectStmt) {
 			if x.Limit != nil {
 				w.expr(x.Limit)
 				w.limit = w.limit || len(x.OrderBy) == 0
+				if len(x.OrderBy) > 0 {
+					w.limitOrders = append(w.limitOrders, liteLimitOrder(x.From, x.OrderBy))
+				}
 			}
 		case *ast.ValuesClause:
 			if x == nil {
@@ -1044,6 +1048,30 @@ func (w *liteWalker) delete(s *ast.DeleteStmt) {
 	w.expr(s.Where)
 	w.tail(s.Returning, s.OrderBy, s.Limit)
 	w.ctes = w.ctes[:base]
+}
+
+// liteLimitOrder describes the ORDER BY of a SELECT with a LIMIT.
+func liteLimitOrder(from []*ast.TableRef, order []*ast.OrderingTerm) LimitOrder {
+	var lo LimitOrder
+	if len(from) == 1 && from[0] != nil && from[0].Name != nil && !from[0].HasArgs {
+		lo.Table = qualified(liteName(from[0].Name))
+	}
+	for _, o := range order {
+		var col string
+		switch x := o.Expr.(type) {
+		case *ast.Ident:
+			col = x.Name
+		case *ast.QualifiedRef:
+			if len(x.Parts) > 0 && x.Parts[len(x.Parts)-1] != nil {
+				col = x.Parts[len(x.Parts)-1].Name
+			}
+		}
+		if col == "" {
+			return LimitOrder{Table: lo.Table}
+		}
+		lo.Columns = append(lo.Columns, asciiLower(col))
+	}
+	return lo
 }
 
 // tail visits RETURNING, and the ORDER BY and LIMIT of an UPDATE or DELETE
