@@ -91,22 +91,8 @@ func parseMySQL(text string) (a *Analysis, err error) {
 			a.Kind = k
 		}
 	}
-	a.Tables = merge(w.tables)
+	w.finish(a)
 	a.NumParams = len(w.markers)
-	a.Volatile = w.volatile
-	a.OnConflict = w.onConflict
-	a.Locking = w.locking
-	if a.Kind == Write {
-		switch {
-		case w.insertSelect:
-			a.Unordered = "INSERT ... SELECT without ORDER BY"
-		case w.limit:
-			a.Unordered = "LIMIT without ORDER BY"
-		case w.skipLocked:
-			a.Unordered = "SKIP LOCKED"
-		}
-		a.LimitOrders = w.limitOrders
-	}
 	if w.unsafe != nil {
 		a.rewriteErr = w.unsafe
 	}
@@ -293,8 +279,7 @@ type myWalker struct {
 	markers []int // placeholder offsets, sorted
 	// targets are the tables a DDL statement defines or alters, as
 	// opposed to those it refers to.
-	targets  map[*ast.TableName]bool
-	volatile []string
+	targets map[*ast.TableName]bool
 
 	sc      scope // how the current part of the statement is evaluated
 	session bool  // the current part sets the session's state, and may read the backend's system variables
@@ -303,8 +288,6 @@ type myWalker struct {
 	// that a statement evaluates on every backend; unsafePos its offset.
 	unsafe    *UnsafeError
 	unsafePos int
-
-	onConflict, locking, limit, skipLocked, insertSelect bool
 }
 
 // Enter implements [ast.Visitor].

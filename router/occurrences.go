@@ -3,11 +3,36 @@ package router
 import "slices"
 
 // occurrences is what every dialect's walker keeps as it goes: the tables
-// it has met and the WITH names in scope.
+// it has met, the WITH names in scope, and what it saw that matters to the
+// write path.
 type occurrences struct {
 	tables      []Table  // one entry per occurrence of a table
 	ctes        []string // WITH names in scope
+	volatile    []string
 	limitOrders []LimitOrder
+
+	onConflict, locking, limit, skipLocked, insertSelect bool
+}
+
+// finish fills in a what the walk found, once every statement is visited
+// and a.Kind is known.
+func (o *occurrences) finish(a *Analysis) {
+	a.Tables = merge(o.tables)
+	a.Volatile = o.volatile
+	a.OnConflict = o.onConflict
+	a.Locking = o.locking
+	if a.Kind != Write {
+		return
+	}
+	switch {
+	case o.insertSelect:
+		a.Unordered = "INSERT ... SELECT without ORDER BY"
+	case o.limit:
+		a.Unordered = "LIMIT without ORDER BY"
+	case o.skipLocked:
+		a.Unordered = "SKIP LOCKED"
+	}
+	a.LimitOrders = o.limitOrders
 }
 
 // record notes one occurrence of the table schema.name, spelt full as keys

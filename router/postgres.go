@@ -42,23 +42,9 @@ func analyzePostgres(text string) (*Analysis, *pg.ParseResult, error) {
 			a.Kind = k
 		}
 	}
-	a.Tables = merge(w.tables)
+	w.finish(a)
 	a.NumParams = w.params
-	a.Volatile = w.volatile
-	a.OnConflict = w.onConflict
-	a.Locking = w.locking
 	a.all = w.all
-	if a.Kind == Write {
-		switch {
-		case w.insertSelect:
-			a.Unordered = "INSERT ... SELECT without ORDER BY"
-		case w.limit:
-			a.Unordered = "LIMIT without ORDER BY"
-		case w.skipLocked:
-			a.Unordered = "SKIP LOCKED"
-		}
-		a.LimitOrders = w.limitOrders
-	}
 	return a, tree, nil
 }
 
@@ -126,12 +112,10 @@ func mergeSet(a, b map[string]Source) map[string]Source {
 // walker collects what a statement touches while it visits the parse tree.
 type walker struct {
 	occurrences
-	text     string
-	volatile []string
-	params   int
-	writes   int // INSERT, UPDATE, DELETE and MERGE statements seen, at any depth
-
-	onConflict, locking, limit, skipLocked, insertSelect, all bool
+	text   string
+	params int
+	writes int // INSERT, UPDATE, DELETE and MERGE statements seen, at any depth
+	all    bool
 }
 
 // statement visits one top-level statement and returns its kind.

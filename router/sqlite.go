@@ -86,19 +86,8 @@ func parseSQLite(text string) (a *Analysis, err error) {
 			a.Kind = k
 		}
 	}
-	a.Tables = merge(w.tables)
+	w.finish(a)
 	a.NumParams = w.params
-	a.Volatile = w.volatile
-	a.OnConflict = w.onConflict
-	if a.Kind == Write {
-		switch {
-		case w.insertSelect:
-			a.Unordered = "INSERT ... SELECT without ORDER BY"
-		case w.limit:
-			a.Unordered = "LIMIT without ORDER BY"
-		}
-		a.LimitOrders = w.limitOrders
-	}
 	if w.unsafe != nil {
 		a.rewriteErr = w.unsafe
 	}
@@ -110,17 +99,14 @@ func parseSQLite(text string) (a *Analysis, err error) {
 // syntax trees.
 type liteWalker struct {
 	occurrences
-	text     string
-	volatile []string
-	params   int
-	nums     map[*ast.BindParam]int // per-statement parameter numbers of a text of several statements
+	text   string
+	params int
+	nums   map[*ast.BindParam]int // per-statement parameter numbers of a text of several statements
 
 	// unsafe is the refusal of the first volatile fragment, in text order,
 	// that a statement evaluates on every backend; unsafePos its offset.
 	unsafe    *UnsafeError
 	unsafePos int
-
-	onConflict, limit, insertSelect bool
 }
 
 // prepare numbers the parameters of one top-level statement and records its
