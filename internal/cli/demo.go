@@ -434,50 +434,16 @@ func postgresBackends(ctx context.Context, server string, keep bool) (*demoBacke
 	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
 		return nil, fmt.Errorf("-postgres %q: want a postgres:// URL", calibrated.Redact(server))
 	}
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		return nil, err
-	}
-	if err := admin.PingContext(ctx); err != nil {
-		admin.Close()
-		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %v\nstart PostgreSQL, or leave out -postgres to use SQLite files", calibrated.Redact(server), err)
-	}
-	bs := &demoBackends{ph: func(n int) string { return fmt.Sprintf("$%d", n) }}
-	var dsn []string
-	names := []string{"calibrated_demo_a", "calibrated_demo_b", "calibrated_demo_c"}
-	for i, name := range names {
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			admin.Close()
-			return nil, err
-		}
-		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-			admin.Close()
-			return nil, err
-		}
-		v := *u
-		v.Path = "/" + name
-		dsn = append(dsn, fmt.Sprintf("db.%c='%s'", 'a'+i, v.String()))
-		db, err := sql.Open("pgx", v.String())
-		if err != nil {
-			admin.Close()
-			return nil, err
-		}
-		bs.direct = append(bs.direct, db)
-	}
-	bs.dsn, bs.names = strings.Join(dsn, " "), names
-	bs.drop = func() {
-		for _, db := range bs.direct {
-			db.Close()
-		}
-		defer admin.Close()
-		if keep {
-			return
-		}
-		for _, n := range names {
-			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)")
-		}
-	}
-	return bs, nil
+	return serverBackends(ctx, demoServer{
+		driver: "pgx", admin: server, force: " WITH (FORCE)", keep: keep,
+		ph:   func(n int) string { return fmt.Sprintf("$%d", n) },
+		hint: "start PostgreSQL, or leave out -postgres to use SQLite files",
+		database: func(name string) (string, string) {
+			v := *u
+			v.Path = "/" + name
+			return v.String(), v.String()
+		},
+	})
 }
 
 // mysqlBackends creates three fresh databases on the MySQL server at dsn.
@@ -486,27 +452,52 @@ func mysqlBackends(ctx context.Context, dsn string, keep bool) (*demoBackends, e
 	if !ok || !strings.Contains(base, "@") && !strings.Contains(base, "(") {
 		return nil, fmt.Errorf("-mysql %q: want a go-sql-driver DSN such as root@tcp(127.0.0.1:3306)/", calibrated.Redact(dsn))
 	}
-	admin, err := sql.Open("mysql", dsn)
+	return serverBackends(ctx, demoServer{
+		driver: "mysql", admin: dsn, keep: keep,
+		ph:   func(int) string { return "?" },
+		hint: "start MySQL or MariaDB, or leave out -mysql to use SQLite files",
+		database: func(name string) (string, string) {
+			d := base + "/" + name
+			return d, "mysql://" + d
+		},
+	})
+}
+
+// demoServer says how to make the demo's databases on one database server.
+type demoServer struct {
+	driver   string // database/sql driver of the server
+	admin    string // where to create and drop databases
+	force    string // DROP DATABASE's suffix that disconnects users
+	keep     bool
+	ph       func(n int) string
+	hint     string // what to do when the server cannot be reached
+	database func(name string) (direct, backend string)
+}
+
+// serverBackends creates three fresh databases on a server and returns
+// them as the demo's backends.
+func serverBackends(ctx context.Context, srv demoServer) (*demoBackends, error) {
+	admin, err := sql.Open(srv.driver, srv.admin)
 	if err != nil {
 		return nil, err
 	}
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
-		return nil, fmt.Errorf("cannot reach MySQL at %s: %v\nstart MySQL or MariaDB, or leave out -mysql to use SQLite files", calibrated.Redact(dsn), err)
+		return nil, fmt.Errorf("cannot reach %s: %v\n%s", calibrated.Redact(srv.admin), err, srv.hint)
 	}
-	bs := &demoBackends{ph: func(int) string { return "?" }}
+	bs := &demoBackends{ph: srv.ph}
 	var parts []string
 	names := []string{"calibrated_demo_a", "calibrated_demo_b", "calibrated_demo_c"}
 	for i, name := range names {
-		for _, q := range []string{"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name} {
+		for _, q := range []string{"DROP DATABASE IF EXISTS " + name + srv.force, "CREATE DATABASE " + name} {
 			if _, err := admin.ExecContext(ctx, q); err != nil {
 				admin.Close()
 				return nil, err
 			}
 		}
-		d := base + "/" + name
-		parts = append(parts, fmt.Sprintf("db.%c='mysql://%s'", 'a'+i, strings.ReplaceAll(d, "'", `\'`)))
-		db, err := sql.Open("mysql", d)
+		direct, backend := srv.database(name)
+		parts = append(parts, fmt.Sprintf("db.%c='%s'", 'a'+i, strings.ReplaceAll(backend, "'", `\'`)))
+		db, err := sql.Open(srv.driver, direct)
 		if err != nil {
 			admin.Close()
 			return nil, err
@@ -519,11 +510,11 @@ func mysqlBackends(ctx context.Context, dsn string, keep bool) (*demoBackends, e
 			db.Close()
 		}
 		defer admin.Close()
-		if keep {
+		if srv.keep {
 			return
 		}
 		for _, n := range names {
-			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n)
+			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + n + srv.force)
 		}
 	}
 	return bs, nil
