@@ -204,7 +204,9 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	}
 	e.cal = ledger.NewCalibrator(e.ledger, origin(), names)
 	e.cal.OnLapse = e.lapsed
-	e.cal.OnAppend = e.metrics.AppendLatency
+	if e.metrics != nil {
+		e.cal.OnAppend = e.metrics.AppendLatency
+	}
 	if err := e.cal.Start(); err != nil {
 		return nil, &LedgerError{Err: err}
 	}
