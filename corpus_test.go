@@ -9,15 +9,14 @@ import (
 	"testing"
 )
 
+// corpusLines returns the statements of the router's GORM corpus
+// router/testdata/name, one a line. The corpus is part of the repository
+// (go generate ./router/ rebuilds it), so an absent file fails the test.
 func corpusLines(t *testing.T, name string) []string {
 	t.Helper()
-	path := filepath.Join("..", "shared", "corpus", name)
-	if dir := os.Getenv("CALIBRATED_CORPUS"); dir != "" {
-		path = filepath.Join(dir, name)
-	}
-	f, err := os.Open(path)
+	f, err := os.Open(filepath.Join("router", "testdata", name))
 	if err != nil {
-		t.Fatalf("corpus: %v (set CALIBRATED_CORPUS to the corpus folder)", err)
+		t.Fatalf("corpus: %v", err)
 	}
 	defer f.Close()
 	var lines []string
@@ -27,6 +26,12 @@ func corpusLines(t *testing.T, name string) []string {
 		if l := strings.TrimSpace(sc.Text()); l != "" {
 			lines = append(lines, l)
 		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("corpus: %v", err)
+	}
+	if len(lines) == 0 {
+		t.Fatalf("corpus %s is empty", name)
 	}
 	return lines
 }

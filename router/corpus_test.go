@@ -9,14 +9,21 @@ import (
 	"testing"
 )
 
-// corpusLines returns the statements of the corpus, one a line.
+// corpusPath is the PostgreSQL GORM corpus, testdata/gorm-postgres.sql.
+const corpusPath = "testdata/gorm-postgres.sql"
+
+// corpusLines returns the statements of the PostgreSQL corpus, one a line.
 func corpusLines(tb testing.TB) []string {
 	tb.Helper()
-	path := corpusPath()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		tb.Skipf("corpus %s is absent", path)
-	}
+	return readCorpus(tb, corpusPath)
+}
+
+// readCorpus returns the non-empty lines of the corpus file at path. The
+// corpora are part of the repository (go generate ./router/ rebuilds them),
+// so an absent or unreadable file fails the test.
+func readCorpus(tb testing.TB, path string) []string {
+	tb.Helper()
+	f, err := os.Open(filepath.FromSlash(path))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -32,15 +39,10 @@ func corpusLines(tb testing.TB) []string {
 	if err := sc.Err(); err != nil {
 		tb.Fatal(err)
 	}
-	return lines
-}
-
-// corpusPath is the shared GORM corpus, or the file CALIBRATED_CORPUS names.
-func corpusPath() string {
-	if path := os.Getenv("CALIBRATED_CORPUS"); path != "" {
-		return path
+	if len(lines) == 0 {
+		tb.Fatalf("%s is empty", path)
 	}
-	return filepath.Join("..", "..", "shared", "corpus", "gorm-postgres.sql")
+	return lines
 }
 
 func TestCorpus(t *testing.T) {

@@ -1,12 +1,9 @@
 package router
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -34,40 +31,12 @@ func analyzeMySQL(tb testing.TB, text string) *Analysis {
 	return a
 }
 
-// mysqlCorpusPath is shared/corpus/gorm-mysql.sql, or the file
-// CALIBRATED_CORPUS names (its gorm-mysql.sql when it names a directory).
-func mysqlCorpusPath() string {
-	path := os.Getenv("CALIBRATED_CORPUS")
-	if path == "" {
-		return filepath.Join("..", "..", "shared", "corpus", "gorm-mysql.sql")
-	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return filepath.Join(path, "gorm-mysql.sql")
-	}
-	return path
-}
-
-// mysqlCorpus returns the statements of the MySQL corpus, one a line. The
-// corpus is required: an absent file fails the test.
+// mysqlCorpus returns the statements of the MySQL corpus,
+// testdata/gorm-mysql.sql, one a line. The corpus is required: an absent
+// file fails the test.
 func mysqlCorpus(tb testing.TB) []string {
 	tb.Helper()
-	f, err := os.Open(mysqlCorpusPath())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return lines
+	return readCorpus(tb, "testdata/gorm-mysql.sql")
 }
 
 // mySchema is the schema GORM's AutoMigrate gives the corpus's models, plus
