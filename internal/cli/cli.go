@@ -23,6 +23,7 @@ commands:
   status  each backend's state, lag and reads, as this process sees the ledger
   log     a key's history from the ledger, with each backend's outcome
   resync  rebuild a diverged or stale backend from an active one
+  bench   calibrated against one database, dual writes and pgpool-II, on PostgreSQL
 
 Run "calibrated <command> -h" for a command's flags.
 `
@@ -44,6 +45,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return logCmd(ctx, args[1:], stdout, stderr)
 	case "resync":
 		return resyncCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestBench runs a short bench against real PostgreSQL and checks that
+// every row measured something, that ratios are against direct's row of
+// the same workload, and that pgpool without its binary says so.
+func TestBench(t *testing.T) {
+	url := os.Getenv("CALIBRATED_TEST_POSTGRES")
+	if url == "" {
+		if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
+			t.Fatal("CALIBRATED_TEST_POSTGRES not set, and CALIBRATED_TEST_REQUIRE=1")
+		}
+		t.Skip("CALIBRATED_TEST_POSTGRES not set")
+	}
+	code, out, errs := runCLI(t, "bench", "-postgres", url, "-duration", "400ms", "-clients", "2",
+		"-workloads", "point,tpcb,hot-10", "-targets", "direct,calibrated-2,dual-2,pgpool-2", "-json")
+	if code != ExitOK {
+		t.Fatalf("bench exited %d\n%s\n%s", code, out, errs)
+	}
+	var rows []benchRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("bench -json: %v\n%s", err, out)
+	}
+	if len(rows) != 12 {
+		t.Fatalf("%d rows, want 12:\n%s", len(rows), out)
+	}
+	direct := map[string]float64{}
+	for _, r := range rows {
+		if r.Target == "pgpool-2" {
+			if r.Ops != 0 || !strings.Contains(r.Note, "pgpool absent") {
+				t.Errorf("pgpool row without -pgpool: %+v", r)
+			}
+			continue
+		}
+		if r.Ops == 0 || r.TPS <= 0 || r.P99ms < r.P50ms || r.Note != "" {
+			t.Errorf("row did not measure: %+v", r)
+		}
+		if r.Target == "direct" {
+			direct[r.Workload] = r.TPS
+			if r.Ratio != 1 {
+				t.Errorf("direct's ratio is %v, want 1", r.Ratio)
+			}
+		} else if d := direct[r.Workload]; d == 0 || r.Ratio != r.TPS/d {
+			t.Errorf("%s %s: ratio %v, want %v/%v", r.Workload, r.Target, r.Ratio, r.TPS, d)
+		}
+	}
+	if !strings.Contains(errs, "tpcb") {
+		t.Errorf("no progress on stderr: %q", errs)
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench"},
+		{"bench", "-postgres", "postgres://x/y", "-workloads", "nope"},
+		{"bench", "-postgres", "postgres://x/y", "-targets", "calibrated-9"},
+		{"bench", "-postgres", "postgres://x/y", "-clients", "0"},
+	} {
+		if code, _, errs := runCLI(t, args...); code != ExitUsage || !strings.Contains(errs, "calibrated bench") {
+			t.Errorf("%v: exit %d, %q; want %d and a message", args, code, errs, ExitUsage)
+		}
+	}
+}
