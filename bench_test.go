@@ -264,3 +264,47 @@ func BenchmarkTPCB(b *testing.B) {
 	b.ReportMetric(n/tc.Seconds(), "calibrated-tx/s")
 	b.ReportMetric(td.Seconds()/tc.Seconds(), "ratio")
 }
+
+// BenchmarkPointReadConcurrent: point reads by primary key from 8 clients
+// over 3 backends, nothing pending, against pgx on one backend directly,
+// in alternating phases of equal work; reports reads/s of each and the
+// ratio (issue target ≥ 0.9).
+func BenchmarkPointReadConcurrent(b *testing.B) {
+	const clients, perClient = 8, 2000
+	cl := openCluster(b, dbtest.Postgres(b, 3))
+	seedKV(b, cl.db, 1000)
+	waitAppliedB(b, cl)
+	for _, db := range []*sql.DB{cl.db, cl.direct[0]} {
+		db.SetMaxIdleConns(clients)
+	}
+	phase := func(db *sql.DB) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var v int
+				for i := 0; i < perClient; i++ {
+					if err := db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*perClient+i)%1000+1).Scan(&v); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	phase(cl.direct[0])
+	phase(cl.db)
+	var td, tc time.Duration
+	for b.Loop() {
+		td += phase(cl.direct[0])
+		tc += phase(cl.db)
+	}
+	n := float64(b.N * clients * perClient)
+	b.ReportMetric(n/td.Seconds(), "direct-reads/s")
+	b.ReportMetric(n/tc.Seconds(), "calibrated-reads/s")
+	b.ReportMetric(td.Seconds()/tc.Seconds(), "ratio")
+}

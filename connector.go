@@ -172,6 +172,11 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 		if err != nil {
 			return nil, &BackendError{Backend: bc.Name, Op: "open", Err: err}
 		}
+		// Keep as many idle connections as the application is likely to
+		// use at once: database/sql keeps 2 by default, so under
+		// concurrency every read beyond the second would open (and the
+		// server fork) a new connection and close it afterwards.
+		db.SetMaxIdleConns(backendIdleConns)
 		b := &backend.Backend{Name: bc.Name, Dialect: bc.Dialect, DB: db}
 		e.backends = append(e.backends, b)
 		e.byName[bc.Name] = b
@@ -376,3 +381,6 @@ func origin() string {
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
+
+// backendIdleConns is how many idle connections each backend's pool keeps.
+const backendIdleConns = 32
