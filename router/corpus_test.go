@@ -9,6 +9,11 @@ import (
 	"testing"
 )
 
+// The GORM corpora, testdata/gorm-{postgres,mysql,sqlite}.sql, are what
+// GORM sends for internal/corpusgen's workload; refresh them with
+// go generate ./router/ (see testdata/README.md).
+//go:generate go run ./internal/corpusgen -out testdata
+
 // corpusPath is the PostgreSQL GORM corpus, testdata/gorm-postgres.sql.
 const corpusPath = "testdata/gorm-postgres.sql"
 
