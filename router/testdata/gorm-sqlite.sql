@@ -12,6 +12,20 @@ CREATE INDEX `idx_orders_user_id` ON `orders`(`user_id`)
 CREATE TABLE `audit_logs` (`id` integer PRIMARY KEY AUTOINCREMENT,`at` datetime DEFAULT CURRENT_TIMESTAMP,`action` text)
 CREATE TABLE `accounts` (`id` integer,`balance` integer NOT NULL,PRIMARY KEY (`id`))
 CREATE TABLE `tokens` (`id` text DEFAULT (lower(hex(randomblob(16)))),`created_at` datetime NOT NULL DEFAULT (datetime('now')),PRIMARY KEY (`id`))
+ALTER TABLE `users` ADD `nickname` text
+PRAGMA foreign_keys
+PRAGMA foreign_keys = OFF
+SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND name = ?
+BEGIN
+CREATE TABLE `users__temp`  (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`name` text NOT NULL,`email` text,`age` integer,`nickname` text)
+INSERT INTO `users__temp`(`id`,`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`,`nickname`) SELECT `id`,`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`,`nickname` FROM `users`
+DROP TABLE `users`
+ALTER TABLE `users__temp` RENAME TO `users`
+COMMIT
+PRAGMA foreign_keys = ON
+ALTER TABLE `users` RENAME COLUMN `nickname` TO `nick`
+CREATE TABLE `users__temp`  (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`name` text NOT NULL,`email` text,`age` integer)
+INSERT INTO `users__temp`(`id`,`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) SELECT `id`,`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age` FROM `users`
 SELECT sql FROM sqlite_master WHERE type IN (?,?) AND tbl_name = ? AND sql IS NOT NULL order by type = ? desc
 SELECT * FROM `users` LIMIT 1
 SELECT count(*) FROM sqlite_master WHERE type = ? AND tbl_name = ? AND name = ?
@@ -19,29 +33,13 @@ SELECT * FROM `languages` LIMIT 1
 SELECT * FROM `user_languages` LIMIT 1
 SELECT count(*) FROM sqlite_master WHERE type = ? AND tbl_name = ? AND (sql LIKE ? OR sql LIKE ? OR sql LIKE ? OR sql LIKE ? OR sql LIKE ?)
 SELECT * FROM `orders` LIMIT 1
-ALTER TABLE `users` ADD `nickname` text
-ALTER TABLE `users` RENAME COLUMN `nickname` TO `nick`
-SELECT sql FROM sqlite_master WHERE type = ? AND tbl_name = ? AND name = ?
-BEGIN
-CREATE TABLE `users__temp` (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`name` text NOT NULL,`email` text,`age` integer)
-INSERT INTO `users__temp`(`id`,`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) SELECT `id`,`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age` FROM `users`
-DROP TABLE `users`
-ALTER TABLE `users__temp` RENAME TO `users`
-COMMIT
 DROP INDEX `idx_users_deleted_at`
-ALTER TABLE `audit_logs` RENAME TO `audit_log_archive`
-PRAGMA foreign_keys
-PRAGMA foreign_keys = OFF
-DROP TABLE IF EXISTS `audit_log_archive`
-PRAGMA foreign_keys = ON
-CREATE TABLE `orders__temp` (`id` integer PRIMARY KEY AUTOINCREMENT,`user_id` integer NOT NULL,`amount` integer,`status` text DEFAULT "pending",`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,CONSTRAINT `fk_users_orders` FOREIGN KEY (`user_id`) REFERENCES `users`(`id`))
-INSERT INTO `orders__temp`(`id`,`user_id`,`amount`,`status`,`created_at`,`updated_at`,`deleted_at`) SELECT `id`,`user_id`,`amount`,`status`,`created_at`,`updated_at`,`deleted_at` FROM `orders`
-DROP TABLE `orders`
-ALTER TABLE `orders__temp` RENAME TO `orders`
-SELECT name FROM sqlite_master where type=?
+SELECT * FROM `audit_logs` LIMIT 1
 SELECT * FROM PRAGMA_index_list(?)
-SELECT * FROM PRAGMA_index_list("users")
 SELECT name FROM PRAGMA_index_info(?)
+SELECT name FROM sqlite_master where type=?
+ALTER TABLE `audit_logs` RENAME TO `audit_log_archive`
+DROP TABLE IF EXISTS `audit_log_archive`
 INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?) RETURNING `id`
 INSERT INTO `users` (`created_at`,`updated_at`,`name`,`email`) VALUES (?,?,?,?) RETURNING `id`
 INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`) VALUES (?,?,?,?,?) RETURNING `id`
@@ -49,15 +47,11 @@ INSERT INTO `audit_logs` (`action`) VALUES (?) RETURNING `at`,`id`
 INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?),(?,?,?,?,?,?),(?,?,?,?,?,?) RETURNING `id`
 INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?),(?,?,?,?,?,?) RETURNING `id`
 INSERT INTO `users` (`email`,`name`) VALUES (?,?) RETURNING `id`
+INSERT INTO `orders` (`user_id`,`amount`,`status`,`created_at`,`updated_at`,`deleted_at`) VALUES (?,?,?,?,?,?),(?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `user_id`=`excluded`.`user_id` RETURNING `id`
 INSERT INTO `languages` (`code`,`name`) VALUES (?,?),(?,?) ON CONFLICT DO NOTHING RETURNING `id`
 INSERT INTO `user_languages` (`user_id`,`language_id`) VALUES (?,?),(?,?) ON CONFLICT DO NOTHING
-INSERT INTO `orders` (`user_id`,`amount`,`status`,`created_at`,`updated_at`,`deleted_at`) VALUES (?,?,?,?,?,?),(?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `user_id`=`excluded`.`user_id` RETURNING `id`
-INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING `id`
-INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`,`id`) VALUES (?,?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `updated_at`=?,`deleted_at`=`excluded`.`deleted_at`,`name`=`excluded`.`name`,`email`=`excluded`.`email`,`age`=`excluded`.`age` RETURNING `id`
-INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?),(?,?,?,?,?,?) ON CONFLICT (`email`) DO UPDATE SET `name`=`excluded`.`name`,`age`=`excluded`.`age` RETURNING `id`
-ROLLBACK
-INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?) ON CONFLICT (`email`) DO UPDATE SET `age`=`users`.`age` + 1,`updated_at`=CURRENT_TIMESTAMP RETURNING `id`
 INSERT INTO `accounts` (`id`,`balance`) VALUES (?,?)
+SELECT sum(balance) FROM accounts
 INSERT INTO `tokens` DEFAULT VALUES RETURNING `id`,`created_at`
 SELECT * FROM `users` WHERE `users`.`deleted_at` IS NULL ORDER BY `users`.`id` LIMIT 1
 SELECT * FROM `users` WHERE `users`.`id` = ? AND `users`.`deleted_at` IS NULL AND `users`.`id` = ? ORDER BY `users`.`id` LIMIT 1
@@ -83,31 +77,38 @@ SELECT * FROM `users` WHERE `users`.`deleted_at` IS NULL ORDER BY age desc, name
 SELECT name, sum(age) as total FROM `users` WHERE `users`.`deleted_at` IS NULL GROUP BY `name` HAVING sum(age) > ?
 SELECT DISTINCT `name`,`age` FROM `users` WHERE `users`.`deleted_at` IS NULL ORDER BY name
 SELECT * FROM `users` WHERE id = ?
+SELECT `id` FROM `users` WHERE age > ? AND `users`.`deleted_at` IS NULL
+SELECT `name` FROM `users` WHERE `users`.`deleted_at` IS NULL
+SELECT `name` FROM `users` WHERE id = ? AND `users`.`deleted_at` IS NULL LIMIT 1
 SELECT * FROM `users` WHERE age > (SELECT AVG(age) FROM `users`) AND `users`.`deleted_at` IS NULL
 SELECT * FROM `users` WHERE id IN (SELECT user_id FROM `orders` WHERE amount > ?) AND `users`.`deleted_at` IS NULL
 SELECT * FROM (SELECT `name`,`age` FROM `users` WHERE `users`.`deleted_at` IS NULL) as u WHERE age = ?
+SELECT * FROM `users` WHERE email = ? AND `users`.`deleted_at` IS NULL ORDER BY `users`.`id` LIMIT 1
 SELECT * FROM `users` WHERE email = ? AND `users`.`deleted_at` IS NULL AND `users`.`id` = ? ORDER BY `users`.`id` LIMIT 1
-SELECT * FROM `orders` WHERE `orders`.`user_id` = ? AND `orders`.`deleted_at` IS NULL
+SELECT * FROM `users` WHERE `users`.`email` = ? AND `users`.`deleted_at` IS NULL AND `users`.`id` = ? ORDER BY `users`.`id` LIMIT 1
+SELECT * FROM `users` WHERE age > ? AND `users`.`deleted_at` IS NULL
+SELECT * FROM `users` WHERE deleted_at IS NOT NULL
+SELECT name, age FROM `users` WHERE name = ? AND `users`.`deleted_at` IS NULL
 SELECT * FROM `users` WHERE `users`.`deleted_at` IS NULL
-SELECT * FROM `user_languages` WHERE `user_languages`.`user_id` IN (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+SELECT * FROM `user_languages` WHERE `user_languages`.`user_id` IN (?,?,?,?,?,?,?,?,?,?,?,?,?)
 SELECT * FROM `languages` WHERE `languages`.`id` IN (?,?)
+SELECT * FROM `orders` WHERE `orders`.`user_id` IN (?,?,?,?,?,?,?,?,?,?,?,?,?) AND `orders`.`deleted_at` IS NULL
+SELECT * FROM `users` WHERE id = ? AND `users`.`deleted_at` IS NULL
+SELECT * FROM `user_languages` WHERE `user_languages`.`user_id` = ?
+SELECT * FROM `orders` WHERE `orders`.`user_id` = ? AND `orders`.`deleted_at` IS NULL
+SELECT * FROM `orders` WHERE `orders`.`user_id` = ? AND status = ? AND `orders`.`deleted_at` IS NULL
 SELECT `orders`.`id`,`orders`.`user_id`,`orders`.`amount`,`orders`.`status`,`orders`.`created_at`,`orders`.`updated_at`,`orders`.`deleted_at`,`User`.`id` AS `User__id`,`User`.`created_at` AS `User__created_at`,`User`.`updated_at` AS `User__updated_at`,`User`.`deleted_at` AS `User__deleted_at`,`User`.`name` AS `User__name`,`User`.`email` AS `User__email`,`User`.`age` AS `User__age` FROM `orders` LEFT JOIN `users` `User` ON `orders`.`user_id` = `User`.`id` AND `User`.`deleted_at` IS NULL WHERE `orders`.`deleted_at` IS NULL
+SELECT `orders`.`id`,`orders`.`user_id`,`orders`.`amount`,`orders`.`status`,`orders`.`created_at`,`orders`.`updated_at`,`orders`.`deleted_at`,`User`.`id` AS `User__id`,`User`.`created_at` AS `User__created_at`,`User`.`updated_at` AS `User__updated_at`,`User`.`deleted_at` AS `User__deleted_at`,`User`.`name` AS `User__name`,`User`.`email` AS `User__email`,`User`.`age` AS `User__age` FROM `orders` LEFT JOIN `users` `User` ON `orders`.`user_id` = `User`.`id` AND `User`.`deleted_at` IS NULL WHERE `User`.`name` = ? AND `orders`.`deleted_at` IS NULL
 SELECT `orders`.`id`,`orders`.`user_id`,`orders`.`amount`,`orders`.`status`,`orders`.`created_at`,`orders`.`updated_at`,`orders`.`deleted_at`,`User`.`id` AS `User__id`,`User`.`created_at` AS `User__created_at`,`User`.`updated_at` AS `User__updated_at`,`User`.`deleted_at` AS `User__deleted_at`,`User`.`name` AS `User__name`,`User`.`email` AS `User__email`,`User`.`age` AS `User__age` FROM `orders` LEFT JOIN `users` `User` ON `orders`.`user_id` = `User`.`id` AND `User`.`deleted_at` IS NULL WHERE User.name = ? AND `orders`.`deleted_at` IS NULL
 SELECT `orders`.`id`,`orders`.`user_id`,`orders`.`amount`,`orders`.`status`,`orders`.`created_at`,`orders`.`updated_at`,`orders`.`deleted_at`,`User`.`id` AS `User__id`,`User`.`created_at` AS `User__created_at`,`User`.`updated_at` AS `User__updated_at`,`User`.`deleted_at` AS `User__deleted_at`,`User`.`name` AS `User__name`,`User`.`email` AS `User__email`,`User`.`age` AS `User__age` FROM `orders` INNER JOIN `users` `User` ON `orders`.`user_id` = `User`.`id` AND `User`.`deleted_at` IS NULL WHERE orders.amount > ? AND `orders`.`deleted_at` IS NULL
+SELECT users.name, orders.amount FROM `users` left join orders on orders.user_id = users.id WHERE users.id = ? AND `users`.`deleted_at` IS NULL
 SELECT users.name, orders.amount FROM `users` left join orders on orders.user_id = users.id WHERE users.id = ?
+SELECT users.name, count(orders.id) FROM `users` JOIN orders ON orders.user_id = users.id AND orders.amount > ? GROUP BY `users`.`name`
 SELECT users.name, count(orders.id) FROM `users` JOIN orders ON orders.user_id = users.id AND orders.amount > ? WHERE `users`.`deleted_at` IS NULL GROUP BY `users`.`name`
 SELECT count(*) FROM `users` WHERE `users`.`deleted_at` IS NULL
 SELECT count(*) FROM `users` WHERE name = ? AND `users`.`deleted_at` IS NULL
 SELECT COUNT(DISTINCT(`name`)) FROM `users` WHERE `users`.`deleted_at` IS NULL
 SELECT count(*) FROM `orders` WHERE user_id = ?
-SELECT * FROM `users` WHERE deleted_at IS NOT NULL
-SELECT `name` FROM `users` WHERE `users`.`deleted_at` IS NULL
-SELECT `name` FROM `users` WHERE id = ? AND `users`.`deleted_at` IS NULL LIMIT 1
-SELECT `languages`.`id`,`languages`.`code`,`languages`.`name` FROM `languages` JOIN `user_languages` ON `user_languages`.`language_id` = `languages`.`id` AND `user_languages`.`user_id` = ?
-SELECT count(*) FROM `languages` JOIN `user_languages` ON `user_languages`.`language_id` = `languages`.`id` AND `user_languages`.`user_id` = ?
-SELECT * FROM `users` WHERE age > ? AND `users`.`deleted_at` IS NULL
-SELECT sum(balance) FROM accounts
-UPDATE `users` SET `created_at`=?,`updated_at`=?,`deleted_at`=?,`name`=?,`email`=?,`age`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
 UPDATE `users` SET `name`=?,`updated_at`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
 UPDATE `users` SET `name`=?,`updated_at`=? WHERE age > ? AND `users`.`deleted_at` IS NULL
 UPDATE `users` SET `updated_at`=?,`name`=?,`age`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
@@ -116,37 +117,57 @@ UPDATE `users` SET `age`=age + ?,`updated_at`=? WHERE `users`.`deleted_at` IS NU
 UPDATE `users` SET `age`=age * ? + ? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
 UPDATE `users` SET `name`=?,`age`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
 UPDATE `users` SET `age`=?,`updated_at`=? WHERE id IN (?,?,?) AND `users`.`deleted_at` IS NULL
+UPDATE `users` SET `updated_at`=CURRENT_TIMESTAMP WHERE id = ? AND `users`.`deleted_at` IS NULL
 UPDATE `users` SET `updated_at`=CURRENT_TIMESTAMP WHERE `users`.`deleted_at` IS NULL AND `id` = ?
+UPDATE `users` SET `name`=UPPER(name) WHERE id = ?
 UPDATE `users` SET `name`=UPPER(name),`updated_at`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
 UPDATE `users` SET `age`=?,`updated_at`=? WHERE `users`.`deleted_at` IS NULL
+UPDATE `orders` SET `status`=?,`updated_at`=? WHERE id = ? AND status = ? AND `orders`.`deleted_at` IS NULL
 UPDATE `orders` SET `status`=?,`updated_at`=? WHERE (id = ? AND status = ?) AND `orders`.`deleted_at` IS NULL
 UPDATE `users` SET `age`=?,`updated_at`=? WHERE age > ? AND `users`.`deleted_at` IS NULL RETURNING *
 UPDATE `accounts` SET `balance`=balance + ? WHERE id = ?
+UPDATE `users` SET `created_at`=?,`updated_at`=?,`deleted_at`=?,`name`=?,`email`=?,`age`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
+INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING `id`
+INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`,`id`) VALUES (?,?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `updated_at`=?,`deleted_at`=`excluded`.`deleted_at`,`name`=`excluded`.`name`,`email`=`excluded`.`email`,`age`=`excluded`.`age` RETURNING `id`
+INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?),(?,?,?,?,?,?) ON CONFLICT (`email`) DO UPDATE SET `name`=`excluded`.`name`,`age`=`excluded`.`age` RETURNING `id`
+INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?) ON CONFLICT (`email`) DO UPDATE SET `age`=users.age + 1,`updated_at`=CURRENT_TIMESTAMP RETURNING `id`
+INSERT INTO `users` (`created_at`,`updated_at`,`deleted_at`,`name`,`email`,`age`) VALUES (?,?,?,?,?,?) ON CONFLICT (`email`) DO UPDATE SET `age`=`users`.`age` + 1,`updated_at`=CURRENT_TIMESTAMP RETURNING `id`
+UPDATE `users` SET `updated_at`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
+INSERT INTO `languages` (`code`,`name`) VALUES (?,?) ON CONFLICT DO NOTHING RETURNING `id`
+INSERT INTO `user_languages` (`user_id`,`language_id`) VALUES (?,?) ON CONFLICT DO NOTHING
+SELECT * FROM `users` WHERE `users`.`id` = ? AND `users`.`deleted_at` IS NULL ORDER BY `users`.`id` LIMIT 1
+SELECT * FROM `languages` WHERE `languages`.`id` = ?
+INSERT INTO `languages` (`code`,`name`,`id`) VALUES (?,?,?),(?,?,?),(?,?,NULL) ON CONFLICT DO NOTHING RETURNING `id`
+INSERT INTO `user_languages` (`user_id`,`language_id`) VALUES (?,?),(?,?),(?,?) ON CONFLICT DO NOTHING
+SELECT * FROM `languages` WHERE code = ? ORDER BY `languages`.`id` LIMIT 1
+INSERT INTO `languages` (`code`,`name`,`id`) VALUES (?,?,?),(?,?,?),(?,?,?) ON CONFLICT DO NOTHING RETURNING `id`
+INSERT INTO `user_languages` (`user_id`,`language_id`) VALUES (?,?),(?,?),(?,?),(?,?) ON CONFLICT DO NOTHING
+INSERT INTO `languages` (`code`,`name`,`id`) VALUES (?,?,?) ON CONFLICT DO NOTHING RETURNING `id`
+DELETE FROM `user_languages` WHERE `user_languages`.`user_id` = ? AND `user_languages`.`language_id` <> ?
+INSERT INTO `languages` (`code`,`name`,`id`) VALUES (?,?,?),(?,?,?) ON CONFLICT DO NOTHING RETURNING `id`
+DELETE FROM `user_languages` WHERE `user_languages`.`user_id` = ? AND `user_languages`.`language_id` = ?
+SELECT count(*) FROM `languages` JOIN `user_languages` ON `user_languages`.`language_id` = `languages`.`id` AND `user_languages`.`user_id` = ?
+SELECT `languages`.`id`,`languages`.`code`,`languages`.`name` FROM `languages` JOIN `user_languages` ON `user_languages`.`language_id` = `languages`.`id` AND `user_languages`.`user_id` = ?
+DELETE FROM `user_languages` WHERE `user_languages`.`user_id` = ?
+INSERT INTO `languages` (`code`,`name`) VALUES (?,?) RETURNING `id`
+DELETE FROM `languages` WHERE `languages`.`id` = ?
+UPDATE `orders` SET `user_id`=? WHERE `orders`.`user_id` = ? AND `orders`.`deleted_at` IS NULL
+ROLLBACK
 UPDATE `users` SET `deleted_at`=? WHERE `users`.`id` = ? AND `users`.`deleted_at` IS NULL
 UPDATE `users` SET `deleted_at`=? WHERE `users`.`id` IN (?,?,?) AND `users`.`deleted_at` IS NULL
 UPDATE `users` SET `deleted_at`=? WHERE email LIKE ? AND `users`.`deleted_at` IS NULL
 UPDATE `users` SET `deleted_at`=? WHERE name = ? AND `users`.`deleted_at` IS NULL
 DELETE FROM `users` WHERE `users`.`id` = ?
 DELETE FROM `users` WHERE deleted_at < ?
-DELETE FROM `languages` WHERE `languages`.`id` = ?
-UPDATE `orders` SET `deleted_at`=? WHERE `orders`.`user_id` = ? AND `orders`.`deleted_at` IS NULL
 UPDATE `orders` SET `deleted_at`=? WHERE id = ? AND `orders`.`deleted_at` IS NULL RETURNING *
-UPDATE `users` SET `updated_at`=? WHERE `users`.`deleted_at` IS NULL AND `id` = ?
-INSERT INTO `languages` (`code`,`name`,`id`) VALUES (?,?,?),(?,?,?),(?,?,NULL) ON CONFLICT DO NOTHING RETURNING `id`
-INSERT INTO `user_languages` (`user_id`,`language_id`) VALUES (?,?),(?,?),(?,?) ON CONFLICT DO NOTHING
-INSERT INTO `languages` (`code`,`name`) VALUES (?,?) ON CONFLICT DO NOTHING RETURNING `id`
-INSERT INTO `user_languages` (`user_id`,`language_id`) VALUES (?,?) ON CONFLICT DO NOTHING
-DELETE FROM `user_languages` WHERE `user_languages`.`user_id` = ? AND `user_languages`.`language_id` <> ?
-DELETE FROM `user_languages` WHERE `user_languages`.`user_id` = ? AND `user_languages`.`language_id` = ?
-DELETE FROM `user_languages` WHERE `user_languages`.`user_id` = ?
-INSERT INTO `orders` (`user_id`,`amount`,`status`,`created_at`,`updated_at`,`deleted_at`) VALUES (?,?,?,?,?,?) RETURNING `id`
+UPDATE `orders` SET `deleted_at`=? WHERE `orders`.`user_id` = ? AND `orders`.`deleted_at` IS NULL
 SAVEPOINT sp7906413175461652015
-UPDATE `orders` SET `amount`=?,`updated_at`=? WHERE id = ? AND `orders`.`deleted_at` IS NULL
-ROLLBACK TO SAVEPOINT sp7906413175461652015
-SAVEPOINT sp1
 UPDATE `users` SET `age`=?,`updated_at`=? WHERE id = ? AND `users`.`deleted_at` IS NULL
+ROLLBACK TO SAVEPOINT sp7906413175461652015
+INSERT INTO `orders` (`user_id`,`amount`,`status`,`created_at`,`updated_at`,`deleted_at`) VALUES (?,?,?,?,?,?) RETURNING `id`
+SAVEPOINT sp1
+UPDATE `orders` SET `amount`=?,`updated_at`=? WHERE id = ? AND `orders`.`deleted_at` IS NULL
 ROLLBACK TO SAVEPOINT sp1
-RELEASE SAVEPOINT sp1
 PRAGMA journal_mode = WAL
 PRAGMA busy_timeout = 5000
 PRAGMA table_info(`users`)
