@@ -1,8 +1,8 @@
 // MySQL dialect: the parser pinned by DESIGN §6.
 //
 // github.com/pingcap/tidb/pkg/parser (v0.0.0-20260418072757-ce92298d1124)
-// is TiDB's MySQL grammar in pure Go. It parses 172 of the 174 statements of
-// shared/corpus/gorm-mysql.sql (TestMySQLCorpus); it rejects INSERT ...
+// is TiDB's MySQL grammar in pure Go. It parses 226 of the 228 statements of
+// testdata/gorm-mysql.sql (TestMySQLCorpus); it rejects INSERT ...
 // RETURNING (MariaDB) and the MySQL 8.0.19 row alias INSERT ... AS new ON
 // DUPLICATE KEY UPDATE, which are refused as *[ParseError]s. Its grammar
 // accepts some TiDB-only syntax that MySQL rejects; such a statement is

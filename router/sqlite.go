@@ -1,18 +1,21 @@
 // SQLite dialect: the parser, chosen by measurement (DESIGN §6).
 //
-// Corpus: testdata/gorm-sqlite.sql, 210 statements: what GORM v1.31.2 with
-// the pure-Go SQLite dialector github.com/glebarez/sqlite v1.11.0 sent to an
-// in-memory database for the workload behind shared/corpus/gorm-postgres.sql
+// Corpus: testdata/gorm-sqlite.sql, 231 statements: what GORM v1.31.2 with
+// the pure-Go SQLite dialector github.com/glebarez/sqlite v1.11.0 sends to a
+// database file for the workload behind testdata/gorm-postgres.sql
 // (AutoMigrate, the migrator's column changes, create, batch create, upserts,
 // finds, joins, preloads, associations, updates, deletes, nested
-// transactions), recorded by a wrapping ConnPool; raw statements an
+// transactions), recorded at the database/sql driver; raw statements an
 // application sends through GORM (PRAGMA, datetime('now'), RETURNING, ?NNN
 // and named parameters, BEGIN IMMEDIATE, triggers, views, STRICT and WITHOUT
-// ROWID tables); and the demo's five statements. SQLite itself
-// (modernc.org/sqlite) accepts every line.
+// ROWID tables); and the demo's statements. internal/corpusgen produces it
+// (go generate ./router/; testdata/README.md). SQLite itself
+// (modernc.org/sqlite) accepted every line of its first, 210-statement
+// version.
 //
-// Parsing each line, on this project's machine (2 cores, go1.26; medians of
-// 5 runs, which varied by ±30% on the shared machine):
+// Parsing each line of that 210-statement version, on this project's
+// machine (2 cores, go1.26; medians of 5 runs, which varied by ±30% on the
+// shared machine):
 //
 //	parser                                        parsed   µs a statement
 //	github.com/sqlc-dev/meyer v0.1.2              210/210  4.7
