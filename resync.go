@@ -168,7 +168,7 @@ func (e *engine) copyFrom(ctx context.Context, sc, dc *pgx.Conn, srcName, dstNam
 // nothing after could be admitted until the snapshot was taken.
 func (e *engine) snapshot(ctx context.Context, sc *pgx.Conn, srcName string) (pgx.Tx, error) {
 	id := "resync-" + strconv.FormatInt(e.txSeq.Add(1), 10)
-	tk, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: id, Keys: []ledger.Key{ledger.All}, Lease: e.cfg.TxLease})
+	tk, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: id, Keys: []ledger.Key{ledger.All}, Lease: e.cfg.TxLease, Backend: srcName})
 	if err != nil {
 		return nil, &LedgerError{Err: err}
 	}

@@ -201,7 +201,7 @@ func (t *tx) statement(ctx context.Context, query string, args []driver.NamedVal
 
 // lock takes keys for the transaction through the ledger.
 func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
-	tk, err := t.e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: t.id, Keys: keys, Lease: t.e.cfg.TxLease, Reject: t.e.cfg.Conflict == ConflictReject})
+	tk, err := t.e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: t.id, Keys: keys, Lease: t.e.cfg.TxLease, Reject: t.e.cfg.Conflict == ConflictReject, Backend: t.anchor.Name})
 	if err != nil {
 		return &LedgerError{Err: err}
 	}

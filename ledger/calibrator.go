@@ -122,7 +122,8 @@ type Calibrator struct {
 	processed Seq
 	progress  chan struct{} // closed and replaced after every event
 	err       error         // why the loop stopped
-	held      *keySet
+	held      *keySet // keys of every holder: open transactions and jobs not yet done
+	open      *keySet // keys of open transactions only (holders without a job)
 	holders   map[string]*holder
 	waiting   []*request
 	jobs      map[Seq]*Job
@@ -151,7 +152,7 @@ type Calibrator struct {
 func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
 	c := &Calibrator{
 		log: log, origin: origin, backends: append([]string(nil), backends...),
-		progress: make(chan struct{}), held: newKeySet(),
+		progress: make(chan struct{}), held: newKeySet(), open: newKeySet(),
 		holders: map[string]*holder{}, jobs: map[Seq]*Job{},
 		queues: map[string][]*Job{}, pending: map[string]*keySet{},
 		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}), lapsed: map[string]bool{},
@@ -427,8 +428,20 @@ func (c *Calibrator) closesCycle(r *request) bool {
 	return waitsForOwn(without(r.ev.Keys, c.holders[own].keys), own, len(c.waiting))
 }
 
-// blocked reports whether r must wait: a key held by another holder, or by
-// a request that arrived before it and still waits (first come, first served).
+// blocked reports whether r must wait (DESIGN §4, first come, first
+// served): a key requested by an earlier request that still waits, or a key
+// another holder has.
+//
+// Which holders count depends on the policy. Under conflict=reject a
+// request meets every holder, jobs included, until they are applied
+// everywhere: "overlaps a pending write" is what reject refuses. Under
+// conflict=wait only open transactions hold a key against a request: the
+// backends apply admitted jobs in admission order, so a write admitted
+// behind a pending job on its keys is applied after it everywhere (P1),
+// and reads wait for the keys pending on their backend (P3). A
+// transaction's Lock also waits while its keys are pending on the backend
+// the transaction runs on, since it executes there before its Commit is
+// in the log: it must see every earlier entry on those keys applied.
 func (c *Calibrator) blocked(r *request, earlier *keySet) bool {
 	keys := r.ev.Keys
 	var own *holder
@@ -440,18 +453,41 @@ func (c *Calibrator) blocked(r *request, earlier *keySet) bool {
 	if earlier != nil && earlier.conflicts(keys) {
 		return true
 	}
-	if !c.held.conflicts(keys) {
+	if r.ev.Reject {
+		return c.heldByOther(c.held, keys, own, false)
+	}
+	if r.ev.Type == Lock {
+		if p := c.pending[c.runsOn(r.ev)]; p != nil && p.conflicts(keys) {
+			return true
+		}
+	}
+	return c.heldByOther(c.open, keys, own, true)
+}
+
+// heldByOther reports whether a holder other than own has a key in set
+// that conflicts with keys; openOnly counts only holders without a job.
+func (c *Calibrator) heldByOther(set *keySet, keys []Key, own *holder, openOnly bool) bool {
+	if !set.conflicts(keys) {
 		return false
 	}
 	if own == nil {
 		return true
 	}
 	for _, h := range c.holders {
-		if h != own && overlaps(h.keys, keys) {
+		if h != own && (!openOnly || h.job == nil) && overlaps(h.keys, keys) {
 			return true
 		}
 	}
 	return false
+}
+
+// runsOn names the backend a transaction's event executes on: the one the
+// event names, else the anchor.
+func (c *Calibrator) runsOn(ev *Event) string {
+	if ev.Backend != "" {
+		return ev.Backend
+	}
+	return c.anchor()
 }
 
 func (c *Calibrator) admitWaiting() {
@@ -504,6 +540,9 @@ func (c *Calibrator) newHolder(id string) *holder {
 func (c *Calibrator) hold(h *holder, keys []Key) {
 	h.keys = append(h.keys, keys...)
 	c.held.add(keys)
+	if h.job == nil {
+		c.open.add(keys)
+	}
 }
 
 func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
@@ -535,6 +574,7 @@ func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 	if t != nil && t.hold != nil {
 		j.Hold = t.hold
 	}
+	c.open.remove(h.keys) // no longer an open transaction's
 	h.job = j
 	if len(j.pendingOn) > 0 {
 		c.jobs[seq] = j
@@ -556,17 +596,23 @@ func (c *Calibrator) commit(seq Seq, ev *Event, t *Ticket) {
 	if h == nil {
 		h = c.newHolder(id)
 	}
-	// Keys learned while executing: admitted only if nobody else holds them.
+	// Keys learned while executing: admitted only if nobody else holds them
+	// and no earlier entry on them was pending where the transaction ran.
 	extra := without(ev.Keys, h.keys)
+	conflict := c.pending[c.runsOn(ev)] != nil && c.pending[c.runsOn(ev)].conflicts(extra)
 	for _, o := range c.holders {
 		if o != h && overlaps(o.keys, extra) {
-			c.abort(id)
-			c.decide(t, Rejected, nil)
-			return
+			conflict = true
 		}
+	}
+	if conflict {
+		c.abort(id)
+		c.decide(t, Rejected, nil)
+		return
 	}
 	c.hold(h, extra)
 	c.decide(t, Admitted, c.newJob(seq, ev, h, t))
+	c.admitWaiting() // the transaction no longer holds its keys open
 }
 
 // without returns the keys that have does not cover: a key is covered by
@@ -676,6 +722,9 @@ func (c *Calibrator) release(h *holder) {
 	}
 	clear(h.waitOn)
 	c.held.remove(h.keys)
+	if h.job == nil {
+		c.open.remove(h.keys)
+	}
 	delete(c.holders, h.id)
 	if j := h.job; j != nil {
 		close(j.done)

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,15 +78,35 @@ var (
 	table = ledger.TableKey("t")
 )
 
+func lock(tx string, keys ...ledger.Key) *ledger.Event {
+	return &ledger.Event{Type: ledger.Lock, Tx: tx, Keys: keys, Backend: "a"}
+}
+
+// seqs lists the entries backend's applier is handed, in order.
+func seqs(t *testing.T, c *ledger.Calibrator, backend string) []ledger.Seq {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	jobs, err := c.NextJobs(ctx, backend, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []ledger.Seq
+	for _, j := range jobs {
+		out = append(out, j.Seq)
+	}
+	return out
+}
+
 func TestFirstComeFirstServed(t *testing.T) {
 	c := start(t, "a", "b")
-	w1 := submit(t, c, write(row1))
-	if d := decided(t, w1); d != ledger.Admitted {
-		t.Fatalf("w1 %v", d)
+	l1 := submit(t, c, lock("1", row1))
+	if d := decided(t, l1); d != ledger.Admitted {
+		t.Fatalf("l1 %v", d)
 	}
-	w2 := submit(t, c, write(row1))                    // waits on w1
+	w2 := submit(t, c, write(row1))                    // waits on transaction 1
 	w3 := submit(t, c, write(row2))                    // disjoint: admitted at once
-	w4 := submit(t, c, write(table))                   // waits on w1 (and w3)
+	w4 := submit(t, c, write(table))                   // waits on transaction 1, and behind w2
 	w5 := submit(t, c, write(ledger.RowKey("t", "3"))) // behind waiting w4 (table key)
 	if d := decided(t, w3); d != ledger.Admitted {
 		t.Fatalf("w3 %v", d)
@@ -94,29 +115,95 @@ func TestFirstComeFirstServed(t *testing.T) {
 	undecided(t, c, w4)
 	undecided(t, c, w5)
 
-	// w1 and w3 are released only when both backends applied them.
-	applyAll(t, c, "a")
-	undecided(t, c, w2)
-	applyAll(t, c, "b")
-	if d := decided(t, w2); d != ledger.Admitted {
-		t.Fatalf("w2 %v", d)
+	// The commit ends the transaction's hold: the waiting writes are
+	// admitted in arrival order, queued behind the commit on every backend.
+	cm := submit(t, c, &ledger.Event{Type: ledger.Commit, Tx: "1", Stmts: []ledger.Stmt{{SQL: "x"}}, Backend: "a"})
+	if d := decided(t, cm); d != ledger.Admitted {
+		t.Fatalf("commit %v", d)
 	}
-	undecided(t, c, w4) // w2 holds row 1 now
-	applyAll(t, c, "a")
-	applyAll(t, c, "b")
-	if d := decided(t, w4); d != ledger.Admitted {
-		t.Fatalf("w4 %v", d)
+	cm.Release()
+	for _, w := range []*ledger.Ticket{w2, w4, w5} {
+		if d := decided(t, w); d != ledger.Admitted {
+			t.Fatalf("request %d %v", w.Seq, d)
+		}
 	}
-	undecided(t, c, w5)
+	want := []ledger.Seq{w3.Seq, cm.Seq, w2.Seq, w4.Seq, w5.Seq}
 	for _, b := range []string{"a", "b"} {
-		applyAll(t, c, b)
+		if got := seqs(t, c, b); !slices.Equal(got, want) {
+			t.Fatalf("%s applies %v, want %v (admission order)", b, got, want)
+		}
 	}
-	if d := decided(t, w5); d != ledger.Admitted {
-		t.Fatalf("w5 %v", d)
+}
+
+// TestWaitQueuesBehindPendingWrites: under conflict=wait a write on a row
+// with a pending write is admitted behind it: every backend applies the
+// two in that order, reads of the row wait for both, and each is done
+// only when every backend applied it.
+func TestWaitQueuesBehindPendingWrites(t *testing.T) {
+	c := start(t, "a", "b")
+	w1 := submit(t, c, write(row1))
+	w2 := submit(t, c, write(row1))
+	for _, w := range []*ledger.Ticket{w1, w2} {
+		if d := decided(t, w); d != ledger.Admitted {
+			t.Fatalf("request %d %v", w.Seq, d)
+		}
 	}
-	// Admission order is the order the appliers see.
-	if w1.Job().Seq != w1.Seq || w5.Job() == nil {
-		t.Fatal("jobs missing")
+	for _, b := range []string{"a", "b"} {
+		if got := seqs(t, c, b); !slices.Equal(got, []ledger.Seq{w1.Seq, w2.Seq}) {
+			t.Fatalf("%s applies %v, want [%d %d]", b, got, w1.Seq, w2.Seq)
+		}
+	}
+	applyAll(t, c, "a")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := c.WaitClear(ctx, "b", []ledger.Key{row1}, ""); err == nil {
+		t.Fatal("a read of row 1 on b did not wait for its two pending writes")
+	}
+	select {
+	case <-w2.Job().Done():
+		t.Fatal("w2 done before b applied it")
+	default:
+	}
+	applyAll(t, c, "b")
+	for _, w := range []*ledger.Ticket{w1, w2} {
+		select {
+		case <-w.Job().Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d not done", w.Seq)
+		}
+	}
+	if st := c.Stats(); st.Holders != 0 || st.Waiting != 0 {
+		t.Fatalf("left behind: %+v", st)
+	}
+}
+
+// TestLockWaitsForItsBackend: a transaction executes on its backend before
+// its Commit is in the log, so its Lock waits until that backend has
+// applied every earlier entry on the keys, and no longer.
+func TestLockWaitsForItsBackend(t *testing.T) {
+	c := start(t, "a", "b")
+	w := submit(t, c, write(row1))
+	decided(t, w)
+	l := submit(t, c, lock("1", row1))
+	lb := submit(t, c, &ledger.Event{Type: ledger.Lock, Tx: "2", Keys: []ledger.Key{table}, Backend: "b"})
+	other := submit(t, c, lock("3", ledger.RowKey("u", "1")))
+	if d := decided(t, other); d != ledger.Admitted {
+		t.Fatalf("lock of another table %v", d)
+	}
+	undecided(t, c, l)
+	undecided(t, c, lb)
+	applyAll(t, c, "a")
+	if d := decided(t, l); d != ledger.Admitted {
+		t.Fatalf("lock after a applied the write: %v", d)
+	}
+	undecided(t, c, lb) // b has not applied it; and transaction 1 holds row 1
+	applyAll(t, c, "b")
+	undecided(t, c, lb)
+	if _, err := c.Append(context.Background(), &ledger.Event{Type: ledger.Abort, Tx: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := decided(t, lb); d != ledger.Admitted {
+		t.Fatalf("lock on b after b applied and 1 aborted: %v", d)
 	}
 }
 
@@ -129,10 +216,15 @@ func TestRejectAndWithdraw(t *testing.T) {
 	if d := decided(t, submit(t, c, ev)); d != ledger.Rejected {
 		t.Fatalf("reject policy gave %v", d)
 	}
-	w3 := submit(t, c, write(row1))
+	l := submit(t, c, lock("1", row2))
+	decided(t, l)
+	w3 := submit(t, c, write(row2))
 	undecided(t, c, w3)
 	if d := c.Withdraw(w3); d != ledger.Withdrawn {
 		t.Fatalf("withdraw gave %v", d)
+	}
+	if _, err := c.Append(context.Background(), &ledger.Event{Type: ledger.Abort, Tx: "1"}); err != nil {
+		t.Fatal(err)
 	}
 	applyAll(t, c, "a")
 	select {
@@ -189,11 +281,11 @@ func TestTransactionLocks(t *testing.T) {
 		t.Fatal("commit not admitted")
 	}
 	cm.Release()
-	applyAll(t, c, "a")
-	undecided(t, c, w)
-	applyAll(t, c, "b")
 	if decided(t, w) != ledger.Admitted {
 		t.Fatal("write after commit not admitted")
+	}
+	if got := seqs(t, c, "b"); !slices.Equal(got, []ledger.Seq{cm.Seq, w.Seq}) {
+		t.Fatalf("b applies %v, want the commit %d before the write %d", got, cm.Seq, w.Seq)
 	}
 
 	// Abort releases without a job.
