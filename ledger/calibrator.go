@@ -122,8 +122,8 @@ type Calibrator struct {
 	processed Seq
 	progress  chan struct{} // closed and replaced after every event
 	err       error         // why the loop stopped
-	held      *keySet // keys of every holder: open transactions and jobs not yet done
-	open      *keySet // keys of open transactions only (holders without a job)
+	held      *keySet       // keys of every holder: open transactions and jobs not yet done
+	open      *keySet       // keys of open transactions only (holders without a job)
 	holders   map[string]*holder
 	waiting   []*request
 	jobs      map[Seq]*Job
