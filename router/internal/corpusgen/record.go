@@ -223,7 +223,8 @@ var foreignKey = regexp.MustCompile("CONSTRAINT [`\"][^`\"]+[`\"] FOREIGN KEY (\
 	"(?: ON (?:DELETE|UPDATE) (?:CASCADE|SET NULL|SET DEFAULT|RESTRICT|NO ACTION))*")
 
 // orderConstraints puts the FOREIGN KEY constraints of a CREATE TABLE in
-// the order of their columns. GORM writes them in the order it ranges over a
+// the order of their columns, and those of one column in the order of their
+// text. GORM writes them in the order it ranges over a
 // map (schema.Relationships.Relations), which differs from run to run; in
 // column order the statement is one text.
 func orderConstraints(q string) string {
@@ -249,7 +250,12 @@ func orderConstraints(q string) string {
 		first, _, _ := strings.Cut(cols, ",")
 		fks[i] = fk{text: q[l[0]:l[1]], col: strings.Index(q, first)}
 	}
-	slices.SortStableFunc(fks, func(a, b fk) int { return a.col - b.col })
+	slices.SortFunc(fks, func(a, b fk) int {
+		if a.col != b.col {
+			return a.col - b.col
+		}
+		return strings.Compare(a.text, b.text)
+	})
 	texts := make([]string, len(fks))
 	for i, f := range fks {
 		texts[i] = f.text

@@ -339,6 +339,13 @@ func workload(db *gorm.DB, rec *recorder, k kit, raw []string) error {
 	e.check("tx Update", tx.Model(&models.Account{}).Where("id = ?", 2).UpdateColumn("balance", gorm.Expr("balance + ?", 1)))
 	e.check("Rollback", tx.Rollback())
 
+	// The models of GORM's own tests.
+	gdb, err := gormTestsDB(db)
+	e.checkErr("gormtests", err)
+	if err == nil {
+		e.checkErr("gormtests", gormTestsWorkload(gdb))
+	}
+
 	// Statements written by hand, as GORM hands them to the driver.
 	dry := db.Session(&gorm.Session{DryRun: true})
 	for _, q := range raw {
