@@ -1,14 +1,15 @@
 // SQLite dialect: the parser, chosen by measurement (DESIGN §6).
 //
-// Corpus: testdata/gorm-sqlite.sql, 231 statements: what GORM v1.31.2 with
+// Corpus: testdata/gorm-sqlite.sql, 312 statements: what GORM v1.31.2 with
 // the pure-Go SQLite dialector github.com/glebarez/sqlite v1.11.0 sends to a
 // database file for the workload behind testdata/gorm-postgres.sql
 // (AutoMigrate, the migrator's column changes, create, batch create, upserts,
 // finds, joins, preloads, associations, updates, deletes, nested
-// transactions), recorded at the database/sql driver; raw statements an
-// application sends through GORM (PRAGMA, datetime('now'), RETURNING, ?NNN
-// and named parameters, BEGIN IMMEDIATE, triggers, views, STRICT and WITHOUT
-// ROWID tables); and the demo's statements. internal/corpusgen produces it
+// transactions) and for models shaped after GORM's own tests, recorded at
+// the database/sql driver; raw statements an application sends through GORM
+// (PRAGMA, datetime('now'), RETURNING, ?NNN and named parameters, BEGIN
+// IMMEDIATE, triggers, views, STRICT and WITHOUT ROWID tables); and the
+// demo's statements. internal/corpusgen produces it
 // (go generate ./router/; testdata/README.md). SQLite itself
 // (modernc.org/sqlite) accepted every line of its first, 210-statement
 // version.

@@ -168,6 +168,87 @@ INSERT INTO `orders` (`user_id`,`amount`,`status`,`created_at`,`updated_at`,`del
 SAVEPOINT sp1
 UPDATE `orders` SET `amount`=?,`updated_at`=? WHERE id = ? AND `orders`.`deleted_at` IS NULL
 ROLLBACK TO SAVEPOINT sp1
+CREATE TABLE `gt_companies` (`id` integer PRIMARY KEY AUTOINCREMENT,`name` text)
+CREATE TABLE `gt_languages` (`code` text,`name` text,PRIMARY KEY (`code`))
+CREATE TABLE `gt_users` (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`name` text,`age` integer,`birthday` datetime,`company_id` integer,`manager_id` integer,`active` numeric,CONSTRAINT `fk_gt_users_company` FOREIGN KEY (`company_id`) REFERENCES `gt_companies`(`id`),CONSTRAINT `fk_gt_users_team` FOREIGN KEY (`manager_id`) REFERENCES `gt_users`(`id`))
+CREATE INDEX `idx_gt_users_deleted_at` ON `gt_users`(`deleted_at`)
+CREATE TABLE `gt_user_speaks` (`user_id` integer,`language_code` text,PRIMARY KEY (`user_id`,`language_code`),CONSTRAINT `fk_gt_user_speaks_user` FOREIGN KEY (`user_id`) REFERENCES `gt_users`(`id`),CONSTRAINT `fk_gt_user_speaks_language` FOREIGN KEY (`language_code`) REFERENCES `gt_languages`(`code`))
+CREATE TABLE `gt_user_friends` (`user_id` integer,`friend_id` integer,PRIMARY KEY (`user_id`,`friend_id`),CONSTRAINT `fk_gt_user_friends_user` FOREIGN KEY (`user_id`) REFERENCES `gt_users`(`id`),CONSTRAINT `fk_gt_user_friends_friends` FOREIGN KEY (`friend_id`) REFERENCES `gt_users`(`id`))
+CREATE TABLE `gt_accounts` (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`user_id` integer,`number` text,CONSTRAINT `fk_gt_users_account` FOREIGN KEY (`user_id`) REFERENCES `gt_users`(`id`))
+CREATE INDEX `idx_gt_accounts_deleted_at` ON `gt_accounts`(`deleted_at`)
+CREATE TABLE `gt_pets` (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`user_id` integer,`name` text,CONSTRAINT `fk_gt_users_named_pet` FOREIGN KEY (`user_id`) REFERENCES `gt_users`(`id`),CONSTRAINT `fk_gt_users_pets` FOREIGN KEY (`user_id`) REFERENCES `gt_users`(`id`))
+CREATE INDEX `idx_gt_pets_deleted_at` ON `gt_pets`(`deleted_at`)
+CREATE TABLE `gt_toys` (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`name` text,`owner_id` integer,`owner_type` text)
+CREATE INDEX `idx_gt_toys_deleted_at` ON `gt_toys`(`deleted_at`)
+CREATE TABLE `gt_tools` (`id` integer PRIMARY KEY AUTOINCREMENT,`created_at` datetime,`updated_at` datetime,`deleted_at` datetime,`name` text,`custom_id` integer,`type` text)
+CREATE INDEX `idx_gt_tools_deleted_at` ON `gt_tools`(`deleted_at`)
+INSERT INTO `gt_users` (`created_at`,`updated_at`,`deleted_at`,`name`,`age`,`birthday`,`company_id`,`manager_id`,`active`) VALUES (?,?,?,?,?,?,?,?,?) RETURNING `id`
+INSERT INTO `gt_companies` (`name`) VALUES (?) ON CONFLICT DO NOTHING RETURNING `id`
+INSERT INTO `gt_users` (`created_at`,`updated_at`,`deleted_at`,`name`,`age`,`birthday`,`company_id`,`manager_id`,`active`,`id`) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING `id`
+INSERT INTO `gt_accounts` (`created_at`,`updated_at`,`deleted_at`,`user_id`,`number`) VALUES (?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `user_id`=`excluded`.`user_id` RETURNING `id`
+INSERT INTO `gt_pets` (`created_at`,`updated_at`,`deleted_at`,`user_id`,`name`) VALUES (?,?,?,?,?),(?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `user_id`=`excluded`.`user_id` RETURNING `id`
+INSERT INTO `gt_toys` (`created_at`,`updated_at`,`deleted_at`,`name`,`owner_id`,`owner_type`) VALUES (?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `owner_type`=`excluded`.`owner_type`,`owner_id`=`excluded`.`owner_id` RETURNING `id`
+INSERT INTO `gt_tools` (`created_at`,`updated_at`,`deleted_at`,`name`,`custom_id`,`type`) VALUES (?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `type`=`excluded`.`type`,`custom_id`=`excluded`.`custom_id` RETURNING `id`
+INSERT INTO `gt_languages` (`code`,`name`) VALUES (?,?),(?,?) ON CONFLICT DO NOTHING
+INSERT INTO `gt_user_speaks` (`user_id`,`language_code`) VALUES (?,?),(?,?) ON CONFLICT DO NOTHING
+INSERT INTO `gt_users` (`created_at`,`updated_at`,`deleted_at`,`name`,`age`,`birthday`,`company_id`,`manager_id`,`active`) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING `id`
+INSERT INTO `gt_user_friends` (`user_id`,`friend_id`) VALUES (?,?) ON CONFLICT DO NOTHING
+INSERT INTO `gt_users` (`created_at`,`updated_at`,`deleted_at`,`name`,`age`,`birthday`,`company_id`,`manager_id`,`active`) VALUES (?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?) RETURNING `id`
+SELECT * FROM `gt_users` WHERE `gt_users`.`id` = ? AND `gt_users`.`deleted_at` IS NULL ORDER BY `gt_users`.`id` LIMIT 1
+SELECT * FROM `gt_accounts` WHERE `gt_accounts`.`user_id` = ? AND `gt_accounts`.`deleted_at` IS NULL
+SELECT * FROM `gt_companies` WHERE `gt_companies`.`id` = ?
+SELECT * FROM `gt_user_friends` WHERE `gt_user_friends`.`user_id` = ?
+SELECT * FROM `gt_users` WHERE `gt_users`.`id` = ? AND `gt_users`.`deleted_at` IS NULL
+SELECT * FROM `gt_user_speaks` WHERE `gt_user_speaks`.`user_id` = ?
+SELECT * FROM `gt_languages` WHERE `gt_languages`.`code` IN (?,?)
+SELECT * FROM `gt_pets` WHERE `gt_pets`.`user_id` = ? AND `gt_pets`.`deleted_at` IS NULL
+SELECT * FROM `gt_users` WHERE `gt_users`.`manager_id` = ? AND `gt_users`.`deleted_at` IS NULL
+SELECT * FROM `gt_tools` WHERE `type` = ? AND `gt_tools`.`custom_id` = ? AND `gt_tools`.`deleted_at` IS NULL
+SELECT * FROM `gt_toys` WHERE `owner_type` = ? AND `gt_toys`.`owner_id` = ? AND `gt_toys`.`deleted_at` IS NULL
+SELECT * FROM `gt_users` WHERE `gt_users`.`id` = ? AND `gt_users`.`deleted_at` IS NULL AND `gt_users`.`id` = ? ORDER BY `gt_users`.`id` LIMIT 1
+SELECT * FROM `gt_toys` WHERE `owner_type` = ? AND `gt_toys`.`owner_id` IN (?,?) AND `gt_toys`.`deleted_at` IS NULL
+SELECT `gt_users`.`id`,`gt_users`.`created_at`,`gt_users`.`updated_at`,`gt_users`.`deleted_at`,`gt_users`.`name`,`gt_users`.`age`,`gt_users`.`birthday`,`gt_users`.`company_id`,`gt_users`.`manager_id`,`gt_users`.`active`,`Company`.`id` AS `Company__id`,`Company`.`name` AS `Company__name`,`Manager`.`id` AS `Manager__id`,`Manager`.`created_at` AS `Manager__created_at`,`Manager`.`updated_at` AS `Manager__updated_at`,`Manager`.`deleted_at` AS `Manager__deleted_at`,`Manager`.`name` AS `Manager__name`,`Manager`.`age` AS `Manager__age`,`Manager`.`birthday` AS `Manager__birthday`,`Manager`.`company_id` AS `Manager__company_id`,`Manager`.`manager_id` AS `Manager__manager_id`,`Manager`.`active` AS `Manager__active` FROM `gt_users` LEFT JOIN `gt_companies` `Company` ON `gt_users`.`company_id` = `Company`.`id` LEFT JOIN `gt_users` `Manager` ON `gt_users`.`manager_id` = `Manager`.`id` AND `Manager`.`deleted_at` IS NULL WHERE `gt_users`.`id` = ? AND `gt_users`.`deleted_at` IS NULL AND `gt_users`.`id` = ? ORDER BY `gt_users`.`id` LIMIT 1
+SELECT `gt_users`.`id`,`gt_users`.`created_at`,`gt_users`.`updated_at`,`gt_users`.`deleted_at`,`gt_users`.`name`,`gt_users`.`age`,`gt_users`.`birthday`,`gt_users`.`company_id`,`gt_users`.`manager_id`,`gt_users`.`active`,`Account`.`id` AS `Account__id`,`Account`.`created_at` AS `Account__created_at`,`Account`.`updated_at` AS `Account__updated_at`,`Account`.`deleted_at` AS `Account__deleted_at`,`Account`.`user_id` AS `Account__user_id`,`Account`.`number` AS `Account__number` FROM `gt_users` LEFT JOIN `gt_accounts` `Account` ON `gt_users`.`id` = `Account`.`user_id` AND `Account`.`deleted_at` IS NULL WHERE `Account`.`number` = ? AND `gt_users`.`deleted_at` IS NULL
+SELECT `gt_users`.`id`,`gt_users`.`created_at`,`gt_users`.`updated_at`,`gt_users`.`deleted_at`,`gt_users`.`name`,`gt_users`.`age`,`gt_users`.`birthday`,`gt_users`.`company_id`,`gt_users`.`manager_id`,`gt_users`.`active`,`Company`.`id` AS `Company__id`,`Company`.`name` AS `Company__name` FROM `gt_users` LEFT JOIN `gt_companies` `Company` ON `gt_users`.`company_id` = `Company`.`id` AND `Company`.`name` = ? WHERE `gt_users`.`deleted_at` IS NULL
+SELECT * FROM `gt_users` WHERE `gt_users`.`deleted_at` IS NULL ORDER BY `gt_users`.`id` LIMIT 2
+SELECT * FROM `gt_users` WHERE `gt_users`.`id` > ? AND `gt_users`.`deleted_at` IS NULL ORDER BY `gt_users`.`id` LIMIT 2
+SELECT * FROM `gt_users` WHERE active = ? AND `gt_users`.`deleted_at` IS NULL
+SELECT * FROM `gt_users` WHERE age > ? AND `gt_users`.`deleted_at` IS NULL
+SELECT count(*) FROM `gt_users` LEFT JOIN `gt_companies` `Company` ON `gt_users`.`company_id` = `Company`.`id` WHERE `Company`.`name` = ? AND `gt_users`.`deleted_at` IS NULL
+UPDATE `gt_users` SET `updated_at`=? WHERE `gt_users`.`deleted_at` IS NULL AND `id` = ?
+UPDATE `gt_accounts` SET `user_id`=? WHERE `gt_accounts`.`id` <> ? AND `gt_accounts`.`user_id` = ? AND `gt_accounts`.`deleted_at` IS NULL
+INSERT INTO `gt_pets` (`created_at`,`updated_at`,`deleted_at`,`user_id`,`name`,`id`) VALUES (?,?,?,?,?,?),(?,?,?,?,?,?),(?,?,?,?,?,NULL) ON CONFLICT (`id`) DO UPDATE SET `user_id`=`excluded`.`user_id` RETURNING `id`
+INSERT INTO `gt_toys` (`created_at`,`updated_at`,`deleted_at`,`name`,`owner_id`,`owner_type`,`id`) VALUES (?,?,?,?,?,?,?),(?,?,?,?,?,?,NULL) ON CONFLICT (`id`) DO UPDATE SET `owner_type`=`excluded`.`owner_type`,`owner_id`=`excluded`.`owner_id` RETURNING `id`
+UPDATE `gt_users` SET `updated_at`=?,`company_id`=? WHERE `gt_users`.`deleted_at` IS NULL AND `id` = ?
+UPDATE `gt_users` SET `updated_at`=?,`manager_id`=? WHERE `gt_users`.`deleted_at` IS NULL AND `id` = ?
+INSERT INTO `gt_languages` (`code`,`name`) VALUES (?,?),(?,?),(?,?) ON CONFLICT DO NOTHING
+INSERT INTO `gt_user_speaks` (`user_id`,`language_code`) VALUES (?,?),(?,?),(?,?) ON CONFLICT DO NOTHING
+INSERT INTO `gt_languages` (`code`,`name`) VALUES (?,?) ON CONFLICT DO NOTHING
+INSERT INTO `gt_user_speaks` (`user_id`,`language_code`) VALUES (?,?) ON CONFLICT DO NOTHING
+DELETE FROM `gt_user_speaks` WHERE `gt_user_speaks`.`user_id` = ? AND `gt_user_speaks`.`language_code` <> ?
+DELETE FROM `gt_user_friends` WHERE `gt_user_friends`.`user_id` = ? AND `gt_user_friends`.`friend_id` = ?
+SELECT * FROM `gt_pets` WHERE `gt_pets`.`user_id` = ? AND name <> ? AND `gt_pets`.`deleted_at` IS NULL
+SELECT count(*) FROM `gt_toys` WHERE `gt_toys`.`owner_type` = ? AND `gt_toys`.`owner_id` = ? AND `gt_toys`.`deleted_at` IS NULL
+UPDATE `gt_toys` SET `owner_id`=? WHERE `owner_type` = ? AND `gt_toys`.`owner_id` = ? AND `gt_toys`.`deleted_at` IS NULL
+UPDATE `gt_pets` SET `deleted_at`=? WHERE `gt_pets`.`user_id` = ? AND `gt_pets`.`deleted_at` IS NULL
+INSERT INTO `gt_companies` (`name`,`id`) VALUES (?,?) ON CONFLICT (`id`) DO UPDATE SET `name`=`excluded`.`name` RETURNING `id`
+INSERT INTO `gt_users` (`created_at`,`updated_at`,`deleted_at`,`name`,`age`,`birthday`,`company_id`,`manager_id`,`active`,`id`) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `updated_at`=?,`deleted_at`=`excluded`.`deleted_at`,`name`=`excluded`.`name`,`age`=`excluded`.`age`,`birthday`=`excluded`.`birthday`,`company_id`=`excluded`.`company_id`,`manager_id`=`excluded`.`manager_id`,`active`=`excluded`.`active` RETURNING `id`
+UPDATE `gt_users` SET `created_at`=?,`updated_at`=?,`deleted_at`=?,`name`=?,`age`=?,`birthday`=?,`company_id`=?,`manager_id`=?,`active`=? WHERE `gt_users`.`deleted_at` IS NULL AND `id` = ?
+INSERT INTO `gt_accounts` (`created_at`,`updated_at`,`deleted_at`,`user_id`,`number`,`id`) VALUES (?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `updated_at`=?,`deleted_at`=`excluded`.`deleted_at`,`user_id`=`excluded`.`user_id`,`number`=`excluded`.`number` RETURNING `id`
+INSERT INTO `gt_tools` (`created_at`,`updated_at`,`deleted_at`,`name`,`custom_id`,`type`,`id`) VALUES (?,?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `updated_at`=?,`deleted_at`=`excluded`.`deleted_at`,`name`=`excluded`.`name`,`custom_id`=`excluded`.`custom_id`,`type`=`excluded`.`type` RETURNING `id`
+INSERT INTO `gt_languages` (`code`,`name`) VALUES (?,?) ON CONFLICT (`code`) DO UPDATE SET `name`=`excluded`.`name`
+INSERT INTO `gt_companies` (`name`,`id`) VALUES (?,?) ON CONFLICT DO NOTHING RETURNING `id`
+UPDATE `gt_users` SET `active`=?,`company_id`=?,`manager_id`=?,`name`=?,`updated_at`=? WHERE `gt_users`.`deleted_at` IS NULL AND `id` = ?
+INSERT INTO `gt_accounts` (`created_at`,`updated_at`,`deleted_at`,`user_id`,`number`,`id`) VALUES (?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `user_id`=`excluded`.`user_id` RETURNING `id`
+INSERT INTO `gt_tools` (`created_at`,`updated_at`,`deleted_at`,`name`,`custom_id`,`type`,`id`) VALUES (?,?,?,?,?,?,?) ON CONFLICT (`id`) DO UPDATE SET `type`=`excluded`.`type`,`custom_id`=`excluded`.`custom_id` RETURNING `id`
+UPDATE `gt_accounts` SET `deleted_at`=? WHERE `gt_accounts`.`user_id` = ? AND `gt_accounts`.`deleted_at` IS NULL
+UPDATE `gt_users` SET `deleted_at`=? WHERE `gt_users`.`id` = ? AND `gt_users`.`deleted_at` IS NULL
+UPDATE `gt_toys` SET `deleted_at`=? WHERE `gt_toys`.`owner_type` = ? AND `gt_toys`.`owner_id` = ? AND `gt_toys`.`deleted_at` IS NULL
+UPDATE `gt_tools` SET `deleted_at`=? WHERE `gt_tools`.`type` = ? AND `gt_tools`.`custom_id` = ? AND `gt_tools`.`deleted_at` IS NULL
+DELETE FROM `gt_user_speaks` WHERE `gt_user_speaks`.`user_id` = ?
+DELETE FROM `gt_user_friends` WHERE `gt_user_friends`.`user_id` = ?
+DELETE FROM `gt_users` WHERE name = ?
+SELECT * FROM `gt_accounts` WHERE (user_id IS NULL OR user_id = ?) AND `gt_accounts`.`deleted_at` IS NULL
 PRAGMA journal_mode = WAL
 PRAGMA busy_timeout = 5000
 PRAGMA table_info(`users`)
