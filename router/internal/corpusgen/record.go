@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -84,6 +85,7 @@ func openDB(name, dsn string, r *recorder) (*sql.DB, error) {
 	return sql.OpenDB(connector{d: d, dsn: dsn, r: r}), nil
 }
 
+// Connect implements [driver.Connector].
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	var (
 		conn driver.Conn
@@ -103,6 +105,7 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	return &rconn{Conn: conn, r: c.r}, nil
 }
 
+// Driver implements [driver.Connector].
 func (c connector) Driver() driver.Driver { return c.d }
 
 // rconn is a recording driver.Conn.
@@ -122,10 +125,12 @@ var (
 	_ driver.Pinger             = (*rconn)(nil)
 )
 
+// Prepare implements [driver.Conn].
 func (c *rconn) Prepare(q string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), q)
 }
 
+// PrepareContext implements [driver.ConnPrepareContext].
 func (c *rconn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
 	c.r.add(q)
 	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
@@ -134,6 +139,7 @@ func (c *rconn) PrepareContext(ctx context.Context, q string) (driver.Stmt, erro
 	return c.Conn.Prepare(q)
 }
 
+// ExecContext implements [driver.ExecerContext].
 func (c *rconn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
 	e, ok := c.Conn.(driver.ExecerContext)
 	if !ok {
@@ -143,6 +149,7 @@ func (c *rconn) ExecContext(ctx context.Context, q string, args []driver.NamedVa
 	return e.ExecContext(ctx, q, args)
 }
 
+// QueryContext implements [driver.QueryerContext].
 func (c *rconn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
 	e, ok := c.Conn.(driver.QueryerContext)
 	if !ok {
@@ -152,10 +159,12 @@ func (c *rconn) QueryContext(ctx context.Context, q string, args []driver.NamedV
 	return e.QueryContext(ctx, q, args)
 }
 
+// Begin implements [driver.Conn].
 func (c *rconn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
+// BeginTx implements [driver.ConnBeginTx].
 func (c *rconn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	c.r.add("BEGIN")
 	var (
@@ -164,6 +173,8 @@ func (c *rconn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 	)
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
+	} else if opts.Isolation != driver.IsolationLevel(sql.LevelDefault) || opts.ReadOnly {
+		err = errors.New("corpusgen: the driver has no BeginTx for isolation levels or read-only transactions")
 	} else {
 		tx, err = c.Conn.Begin() //nolint:staticcheck // the driver has nothing else
 	}
@@ -173,6 +184,7 @@ func (c *rconn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 	return rtx{tx: tx, r: c.r}, nil
 }
 
+// CheckNamedValue implements [driver.NamedValueChecker].
 func (c *rconn) CheckNamedValue(v *driver.NamedValue) error {
 	if nc, ok := c.Conn.(driver.NamedValueChecker); ok {
 		return nc.CheckNamedValue(v)
@@ -180,6 +192,7 @@ func (c *rconn) CheckNamedValue(v *driver.NamedValue) error {
 	return driver.ErrSkip
 }
 
+// ResetSession implements [driver.SessionResetter].
 func (c *rconn) ResetSession(ctx context.Context) error {
 	if s, ok := c.Conn.(driver.SessionResetter); ok {
 		return s.ResetSession(ctx)
@@ -187,6 +200,7 @@ func (c *rconn) ResetSession(ctx context.Context) error {
 	return nil
 }
 
+// IsValid implements [driver.Validator].
 func (c *rconn) IsValid() bool {
 	if v, ok := c.Conn.(driver.Validator); ok {
 		return v.IsValid()
@@ -194,6 +208,7 @@ func (c *rconn) IsValid() bool {
 	return true
 }
 
+// Ping implements [driver.Pinger].
 func (c *rconn) Ping(ctx context.Context) error {
 	if p, ok := c.Conn.(driver.Pinger); ok {
 		return p.Ping(ctx)
@@ -207,11 +222,13 @@ type rtx struct {
 	r  *recorder
 }
 
+// Commit implements [driver.Tx].
 func (t rtx) Commit() error {
 	t.r.add("COMMIT")
 	return t.tx.Commit()
 }
 
+// Rollback implements [driver.Tx].
 func (t rtx) Rollback() error {
 	t.r.add("ROLLBACK")
 	return t.tx.Rollback()
