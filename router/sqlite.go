@@ -1,6 +1,6 @@
 // SQLite dialect: the parser, chosen by measurement (DESIGN §6).
 //
-// Corpus: testdata/gorm-sqlite.sql, 312 statements: what GORM v1.31.2 with
+// Corpus: testdata/gorm-sqlite.sql, 313 statements: what GORM v1.31.2 with
 // the pure-Go SQLite dialector github.com/glebarez/sqlite v1.11.0 sends to a
 // database file for the workload behind testdata/gorm-postgres.sql
 // (AutoMigrate, the migrator's column changes, create, batch create, upserts,
