@@ -132,8 +132,9 @@ type Calibrator struct {
 	tickets   map[uint64]*Ticket
 	states    map[string]BackendState
 	diverged  []Divergence
-	now       time.Time       // log time: the latest stamp read
-	lapsed    map[string]bool // transactions whose lease lapsed, until they commit or abort
+	now       time.Time        // log time: the latest stamp read
+	lapsed    map[string]bool  // transactions whose lease lapsed, until they commit or abort
+	leases    map[string]lease // applier leases by backend (remote mode)
 
 	// OnAppend, if set before Start, hears how long each append took.
 	OnAppend func(time.Duration)
@@ -156,7 +157,7 @@ func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
 		holders: map[string]*holder{}, jobs: map[Seq]*Job{},
 		queues: map[string][]*Job{}, pending: map[string]*keySet{},
 		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}), lapsed: map[string]bool{},
-		states: map[string]BackendState{},
+		states: map[string]BackendState{}, leases: map[string]lease{},
 	}
 	for _, b := range backends {
 		c.pending[b] = newKeySet()
@@ -337,6 +338,8 @@ func (c *Calibrator) apply(seq Seq, ev *Event) {
 		}
 	case State:
 		c.setState(ev.Backend, ParseState(ev.State))
+	case Lease:
+		c.claim(ev)
 	case Applied:
 		for i, s := range ev.Seqs {
 			var o Outcome

@@ -22,9 +22,10 @@ const (
 	Applied                 // an applier's report
 	Tick                    // moves log time on
 	State                   // a backend changes state: Backend, State
+	Lease                   // Origin asks to apply to Backend for Lease, in log time (remote mode)
 )
 
-var typeNames = [...]string{"", "write", "lock", "commit", "abort", "cancel", "applied", "tick", "state"}
+var typeNames = [...]string{"", "write", "lock", "commit", "abort", "cancel", "applied", "tick", "state", "lease"}
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) {
@@ -61,11 +62,11 @@ type Event struct {
 	Keys   []Key         // Write, Lock, Commit
 	Stmts  []Stmt        // Write, Commit
 	Reject bool          // Write, Lock: conflict=reject rather than wait
-	Lease  time.Duration // Lock: the transaction's locks lapse if it sends nothing for this long, in log time
+	Lease  time.Duration // Lock: the transaction's locks lapse if it sends nothing for this long, in log time; Lease: how long the claim holds (0 gives it up)
 
 	Target Seq // Cancel: the request to withdraw
 
-	Backend  string    // Applied, State; Commit: the backend the transaction ran on
+	Backend  string    // Applied, State, Lease; Commit, Lock: the backend the transaction runs on
 	Seqs     []Seq     // Applied
 	Outcomes []Outcome // Applied, aligned with Seqs
 	State    string    // State: one of the BackendState names

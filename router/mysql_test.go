@@ -64,9 +64,11 @@ var mySchema = relSchema{
 	},
 }
 
-// mysqlCorpusParsed is how many corpus lines the TiDB parser must accept
-// (DESIGN §6).
-const mysqlCorpusParsed = 172
+// mysqlCorpusParsed is how many corpus lines the TiDB parser must accept:
+// every line of testdata/gorm-mysql.sql but the two hand-written ones it
+// rejects (INSERT … RETURNING and the AS new alias). Raise it when the
+// corpus grows.
+const mysqlCorpusParsed = 302
 
 func TestMySQLCorpus(t *testing.T) {
 	az := newMySQLAnalyzer(t)
