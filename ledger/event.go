@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -95,3 +96,36 @@ type Cursor interface {
 
 // ErrClosed is returned by a closed log or cursor.
 var ErrClosed = errors.New("ledger: closed")
+
+// ErrUnavailable is wrapped by the errors of a log that cannot be used: a
+// remote log that does not answer (retry later: the log reconnects by
+// itself), or one whose history is not what its readers saw (a
+// [*HistoryError]; retrying does not help).
+var ErrUnavailable = errors.New("calibrated: ledger unavailable")
+
+// ErrHistory is wrapped by a [*HistoryError].
+var ErrHistory = errors.New("calibrated: ledger history broken")
+
+// HistoryError reports a log whose history changed under a reader: an
+// entry missing (a gap), positions going back (a rewind), or the log
+// deleted and created anew. A cursor that returns one delivers nothing
+// past it. It matches both [ErrHistory] and [ErrUnavailable].
+type HistoryError struct {
+	Log      string // the log, as its package names it
+	Expected Seq    // the position the reader expected next
+	Got      Seq    // the position it found; 0 if none
+	What     string // what was seen, e.g. "stream recreated at …"
+}
+
+func (e *HistoryError) Error() string {
+	s := fmt.Sprintf("calibrated: ledger %s: history broken: %s", e.Log, e.What)
+	if e.Got != 0 {
+		s += fmt.Sprintf(" (expected seq %d, got %d)", e.Expected, e.Got)
+	} else if e.Expected != 0 {
+		s += fmt.Sprintf(" (at seq %d)", e.Expected)
+	}
+	return s + "; nothing past it is delivered: restore the log or resync the backends"
+}
+
+// Is makes a HistoryError match [ErrHistory] and [ErrUnavailable].
+func (e *HistoryError) Is(target error) bool { return target == ErrHistory || target == ErrUnavailable }

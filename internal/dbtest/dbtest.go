@@ -191,3 +191,35 @@ func RowsDigest(t testing.TB, db *sql.DB, table, orderBy string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// NATS returns the URL of the NATS server named by CALIBRATED_TEST_NATS
+// (nats://host:4222), with JetStream enabled. Tests make their own streams
+// on it, under unique names, and delete them when they end.
+func NATS(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("CALIBRATED_TEST_NATS")
+	if u == "" {
+		skip(t, "CALIBRATED_TEST_NATS")
+	}
+	return strings.TrimSuffix(u, "/")
+}
+
+// Redis returns the URL of the Redis server named by CALIBRATED_TEST_REDIS
+// (redis://host:6379). Tests use their own keys on it, under unique names,
+// and delete them when they end.
+func Redis(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("CALIBRATED_TEST_REDIS")
+	if u == "" {
+		skip(t, "CALIBRATED_TEST_REDIS")
+	}
+	return strings.TrimSuffix(u, "/")
+}
+
+// Name returns a name unique to this run, for a test's stream or key:
+// prefix followed by random hex.
+func Name(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
