@@ -115,11 +115,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		}
 		return res, nil
 	case router.Write, router.DDL:
-		r, err := e.write(ctx, a, args, false)
-		if err != nil {
-			return nil, err
-		}
-		return result{rows: r.Outcome.Rows}, nil
+		return e.execWrite(ctx, c, a, args)
 	}
 	return nil, outsideTx(a)
 }
@@ -154,11 +150,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	case router.Read:
 		return e.read(ctx, a, query, args)
 	case router.Write, router.DDL:
-		r, err := e.write(ctx, a, args, a.Returning)
-		if err != nil {
-			return nil, err
-		}
-		return bufferedRows(r), nil
+		return e.queryWrite(ctx, c, a, args)
 	}
 	return nil, outsideTx(a)
 }
@@ -256,7 +248,7 @@ func (e *engine) unparsedExec(ctx context.Context, query string, args []driver.N
 	if err != nil {
 		return nil, err
 	}
-	return result{rows: r.Outcome.Rows}, nil
+	return e.result(r.Outcome.Rows, 0), nil
 }
 
 func parseRefusal(err error) error {

@@ -23,8 +23,23 @@ type plan struct {
 	a    *router.Analysis
 	args []driver.NamedValue
 	pre  []ledger.Stmt
+	post []ledger.Stmt // after the main statement: MySQL's SET timestamp = DEFAULT
 	keys []ledger.Key
+
+	// gen is a MySQL INSERT that leaves an AUTO_INCREMENT column to the
+	// database: it runs on the anchor first, and the other backends replay
+	// it with the ids the anchor gave (anchorfirst.go).
+	gen *myGenerated
+	// lastID is the rowid of the last row a SQLite INSERT with drawn ids
+	// inserts, as LastInsertId reports it.
+	lastID int64
 }
+
+// anchorFirst reports whether p must run on the anchor before it enters the
+// ledger: it takes generated ids from the anchor's execution, or it resets
+// session state after the statement (so the statement's own row count is
+// the anchor's, not the ledger entry's last statement's).
+func (p *plan) anchorFirst() bool { return p.gen != nil || len(p.post) > 0 }
 
 // stmts returns the ledger statements of p; query asks for the rows of the main one.
 func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
@@ -32,7 +47,8 @@ func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(append([]ledger.Stmt(nil), p.pre...), ledger.Stmt{SQL: p.a.Text, Args: vals, Query: query}), nil
+	out := append(append([]ledger.Stmt(nil), p.pre...), ledger.Stmt{SQL: p.a.Text, Args: vals, Query: query})
+	return append(out, p.post...), nil
 }
 
 // planWrite makes a write deterministic or refuses it (P6), and binds its keys:
@@ -48,6 +64,12 @@ func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []drive
 	if a.Multi {
 		return nil, unsafe(a, a.Text, "holds several statements", "send one statement per call")
 	}
+	if a.Unordered != "" && e.cfg.Dialect() == "sqlite" {
+		if err := e.orderInsertSelect(ctx, p); err != nil {
+			return nil, err
+		}
+		a = p.a
+	}
 	if a.Unordered != "" {
 		return nil, unsafe(a, a.Unordered, "makes the rows affected depend on each backend's physical order", "add an ORDER BY over a unique key")
 	}
@@ -60,11 +82,19 @@ func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []drive
 	if err := e.fixVolatile(p); err != nil {
 		return nil, err
 	}
-	if err := e.fixGenerated(ctx, p); err != nil {
-		return nil, err
-	}
-	if err := e.checkOnUpdate(ctx, p.a); err != nil {
-		return nil, err
+	switch e.cfg.Dialect() {
+	case "mysql":
+		if err := e.fixMySQL(ctx, p); err != nil {
+			return nil, err
+		}
+	case "sqlite":
+		if err := e.fixSQLite(ctx, p); err != nil {
+			return nil, err
+		}
+	default:
+		if err := e.fixGenerated(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := p.a.Keys(e.schema, p.args)
 	if err != nil {
@@ -142,6 +172,8 @@ func newUUID() string {
 type insertRewrite struct {
 	text string
 	gen  []backend.Generated
+	my   *myGenerated // MySQL: how to run it on the anchor first
+	lite *liteRewrite // SQLite: the INSERT with its generated columns set
 }
 
 type rewriteCache struct {
@@ -336,31 +368,6 @@ func (e *engine) totalOrder(lo router.LimitOrder) bool {
 	return false
 }
 
-// checkOnUpdate refuses an UPDATE that would leave a MySQL ON UPDATE
-// CURRENT_TIMESTAMP column to each backend's clock.
-func (e *engine) checkOnUpdate(ctx context.Context, a *router.Analysis) error {
-	if e.cfg.Dialect() != "mysql" {
-		return nil
-	}
-	for _, t := range a.Tables {
-		if !t.Target || t.Set == nil {
-			continue
-		}
-		info, err := e.schema.Table(ctx, t.Name)
-		if err != nil || info == nil {
-			continue
-		}
-		for _, g := range info.Generated {
-			if _, set := t.Set[g.Column]; g.OnUpdate && !set {
-				return unsafe(a, fmt.Sprintf("column %s.%s (ON UPDATE CURRENT_TIMESTAMP)", t.Name, g.Column),
-					"would be set from each backend's clock",
-					"set "+g.Column+" explicitly in the UPDATE")
-			}
-		}
-	}
-	return nil
-}
-
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -409,7 +416,7 @@ func (e *engine) path(ctx context.Context, query string) string {
 			return pathRefused
 		}
 		return "error: " + err.Error()
-	case len(p.pre) > 0 || len(p.args) > len(args) && e.generated(ctx, a):
+	case p.gen != nil || len(p.pre) > 0 || len(p.args) > len(args) && (e.cfg.Dialect() == "sqlite" || e.generated(ctx, a)):
 		return pathAnchor
 	}
 	return pathOrdered

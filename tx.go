@@ -94,7 +94,11 @@ func (t *tx) exec(ctx context.Context, query string, args []driver.NamedValue) (
 	if err := t.pre(ctx, st); err != nil {
 		return nil, err
 	}
+	if st.p != nil && st.p.gen != nil {
+		return t.execGenerated(ctx, st)
+	}
 	res, err := t.atx.ExecContext(ctx, st.text, namedArgs(st.args)...)
+	t.post(ctx, st)
 	if err != nil {
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
 	}
@@ -112,6 +116,9 @@ func (t *tx) query(ctx context.Context, query string, args []driver.NamedValue) 
 	}
 	if err := t.pre(ctx, st); err != nil {
 		return nil, err
+	}
+	if st.p != nil && st.p.anchorFirst() {
+		return t.queryBuffered(ctx, st)
 	}
 	r, err := t.atx.QueryContext(ctx, st.text, namedArgs(st.args)...)
 	if err != nil {

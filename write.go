@@ -20,6 +20,11 @@ func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.Na
 	if err != nil {
 		return ledger.Result{}, err
 	}
+	return e.writePlan(ctx, p, a.Kind, wantRows)
+}
+
+// writePlan is write for a statement already planned.
+func (e *engine) writePlan(ctx context.Context, p *plan, kind router.Kind, wantRows bool) (ledger.Result, error) {
 	stmts, err := p.stmts(wantRows)
 	if err != nil {
 		return ledger.Result{}, err
@@ -36,7 +41,7 @@ func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.Na
 	if err := e.admit(ctx, t, "write"); err != nil {
 		return ledger.Result{}, err
 	}
-	return e.await(ctx, t.Job(), a.Kind == router.DDL)
+	return e.await(ctx, t.Job(), kind == router.DDL)
 }
 
 // await waits for the job as ack asks and returns the anchor's result.
@@ -155,14 +160,23 @@ type remoteError struct{ state, msg string }
 func (e *remoteError) Error() string    { return e.msg }
 func (e *remoteError) SQLState() string { return e.state }
 
-// result is the driver.Result of a write: the anchor's row count.
-type result struct{ rows int64 }
+// result is the driver.Result of a write: the anchor's row count and, for
+// MySQL and SQLite, the id the anchor gave the first (MySQL) or last
+// (SQLite) row it inserted, 0 when the driver does not know it.
+type result struct {
+	rows int64
+	id   int64
+	ids  bool // the dialect has LastInsertId
+}
 
 var _ driver.Result = result{}
 
 // LastInsertId implements [driver.Result]. PostgreSQL has no such thing:
 // use RETURNING.
 func (r result) LastInsertId() (int64, error) {
+	if r.ids {
+		return r.id, nil
+	}
 	return 0, errors.New("calibrated: LastInsertId is not supported by PostgreSQL; use RETURNING")
 }
 

@@ -38,6 +38,12 @@ type Generated struct {
 	Position int    // 1-based among the table's columns, for INSERTs without a column list
 	Rowid    bool   // SQLite's rowid or MySQL's AUTO_INCREMENT: no expression gives its next value elsewhere
 	OnUpdate bool   // MySQL's ON UPDATE CURRENT_TIMESTAMP: every UPDATE sets it, differently on every backend
+	// Clock reports a default that reads the statement's start time
+	// (MySQL's CURRENT_TIMESTAMP), which SET timestamp fixes.
+	Clock bool
+	// Autoincrement reports SQLite's AUTOINCREMENT: ids never reuse one
+	// that sqlite_sequence records.
+	Autoincrement bool
 }
 
 // Column returns the generated column named col, if any.

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"database/sql"
+	"regexp"
 	"strings"
 
 	"github.com/calibrated/calibrated/router"
@@ -110,17 +111,28 @@ ORDER BY TABLE_NAME, ORDINAL_POSITION`)
 		}
 		g := Generated{Column: strings.ToLower(col), Name: col, Type: typ, Expr: def, Position: pos}
 		lx := strings.ToLower(extra)
-		switch {
-		case strings.Contains(lx, "auto_increment"):
+		if strings.Contains(lx, "auto_increment") {
 			g.Rowid, g.Expr = true, ""
-		case strings.Contains(lx, "on update"):
-			g.OnUpdate = true
-		case volatileDefault.MatchString(def):
-		default:
-			continue
+		} else {
+			g.OnUpdate = strings.Contains(lx, "on update")
+			// MariaDB reports an expression default as written and a
+			// literal quoted; MySQL marks expressions DEFAULT_GENERATED.
+			quoted := strings.HasPrefix(def, "'")
+			g.Clock = !quoted && myClockDefault.MatchString(def)
+			if !g.OnUpdate && !g.Clock && (quoted || !volatileDefault.MatchString(def) && !myVolatileDefault.MatchString(def)) {
+				continue
+			}
 		}
 		t := get(table)
 		t.Generated = append(t.Generated, g)
 	}
 	return tables, rows.Err()
 }
+
+// myClockDefault matches the MySQL defaults that read the statement's start
+// time: CURRENT_TIMESTAMP, NOW(), CURDATE() … (with or without precision).
+var myClockDefault = regexp.MustCompile(`(?i)^\(?\s*(current_timestamp|now|localtime|localtimestamp|curdate|current_date|curtime|current_time|utc_timestamp|utc_date|utc_time|unix_timestamp)\b\s*(\(\s*\d*\s*\))?\s*\)?$`)
+
+// myVolatileDefault matches other MySQL defaults that differ on every
+// backend.
+var myVolatileDefault = regexp.MustCompile(`(?i)\b(rand|uuid|uuid_short|sysdate|random_bytes|connection_id)\s*\(`)

@@ -10,25 +10,27 @@ import (
 // catalogue. An INTEGER PRIMARY KEY is the rowid: SQLite picks its value,
 // so it is a generated column with no expression to evaluate elsewhere.
 func loadSQLite(ctx context.Context, db *sql.DB) (map[string]*Table, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	rows, err := db.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
 	if err != nil {
 		return nil, err
 	}
 	var names []string
+	autoinc := map[string]bool{}
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var n, def string
+		if err := rows.Scan(&n, &def); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		names = append(names, n)
+		autoinc[n] = strings.Contains(strings.ToUpper(def), "AUTOINCREMENT")
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	tables := map[string]*Table{}
 	for _, name := range names {
-		t, err := sqliteTable(ctx, db, name)
+		t, err := sqliteTable(ctx, db, name, autoinc[name])
 		if err != nil {
 			return nil, err
 		}
@@ -37,7 +39,7 @@ func loadSQLite(ctx context.Context, db *sql.DB) (map[string]*Table, error) {
 	return tables, nil
 }
 
-func sqliteTable(ctx context.Context, db *sql.DB, name string) (*Table, error) {
+func sqliteTable(ctx context.Context, db *sql.DB, name string, autoinc bool) (*Table, error) {
 	rows, err := db.QueryContext(ctx, `SELECT cid, name, type, dflt_value, pk FROM pragma_table_info(?)`, name)
 	if err != nil {
 		return nil, err
@@ -46,7 +48,7 @@ func sqliteTable(ctx context.Context, db *sql.DB, name string) (*Table, error) {
 	t := &Table{}
 	type col struct {
 		name, typ string
-		pk        int
+		pk, cid   int
 	}
 	var pks []col
 	for rows.Next() {
@@ -57,7 +59,7 @@ func sqliteTable(ctx context.Context, db *sql.DB, name string) (*Table, error) {
 			return nil, err
 		}
 		if pk > 0 {
-			pks = append(pks, col{cname, typ, pk})
+			pks = append(pks, col{cname, typ, pk, cid})
 		}
 		if dflt.Valid && volatileDefault.MatchString(dflt.String) {
 			t.Generated = append(t.Generated, Generated{Column: strings.ToLower(cname), Name: cname, Type: typ, Expr: dflt.String, Position: cid + 1})
@@ -71,7 +73,7 @@ func sqliteTable(ctx context.Context, db *sql.DB, name string) (*Table, error) {
 		t.PrimaryKey[c.pk-1] = strings.ToLower(c.name)
 	}
 	if len(pks) == 1 && strings.EqualFold(pks[0].typ, "INTEGER") {
-		t.Generated = append(t.Generated, Generated{Column: strings.ToLower(pks[0].name), Name: pks[0].name, Type: "INTEGER", Rowid: true})
+		t.Generated = append(t.Generated, Generated{Column: strings.ToLower(pks[0].name), Name: pks[0].name, Type: "INTEGER", Rowid: true, Autoincrement: autoinc, Position: pks[0].cid + 1})
 	}
 	return t, nil
 }

@@ -1,10 +1,15 @@
 package router
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	tidb "github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
 )
 
 // AddInsertColumns rewrites an INSERT … VALUES so that it sets cols
@@ -72,4 +77,227 @@ func typeName(t string) (*pg.TypeName, error) {
 		return nil, fmt.Errorf("router: type %q not understood", t)
 	}
 	return tc.TypeName, nil
+}
+
+// LeavesToDatabase reports whether an INSERT may leave the column col to the
+// database in some row although it names it: a row gives it NULL or (with
+// zero) 0, as a literal or an argument, or an expression whose value is not
+// known before execution. MySQL numbers an AUTO_INCREMENT column given NULL
+// or 0, and SQLite an INTEGER PRIMARY KEY given NULL, as if it were omitted.
+func (t *Table) LeavesToDatabase(col string, zero bool, args []driver.NamedValue) bool {
+	i := slices.Index(t.InsertCols, col)
+	if i < 0 {
+		return false
+	}
+	if t.InsertRows == nil {
+		return true // INSERT … SELECT: unknown
+	}
+	for _, row := range t.InsertRows {
+		if i >= len(row) {
+			return true
+		}
+		v, ok, err := row[i].value(args)
+		if !ok || err != nil || v == nullKey || zero && (v == "0" || v == "false") {
+			return true
+		}
+	}
+	return false
+}
+
+// MySQLInsert is the layout of a MySQL INSERT … VALUES text: where its
+// column list ends, where each row is and where its placeholders are, so
+// that the driver can replay it with the ids the anchor generated, as
+// literals, one row or all rows at a time.
+type MySQLInsert struct {
+	text    string
+	colsEnd int      // the index of the ')' that closes the column list
+	rows    [][2]int // each row's '(' and ')' indexes
+	params  []int    // placeholder offsets, sorted: the n-th is argument n
+}
+
+// ParseMySQLInsert returns the layout of a MySQL INSERT or REPLACE with a
+// column list and VALUES rows, or an error for any other text.
+func ParseMySQLInsert(text string) (*MySQLInsert, error) {
+	src, err := myComments(text)
+	if err != nil {
+		return nil, &ParseError{Text: text, Err: err}
+	}
+	p, _ := myParsers.Get().(*tidb.Parser)
+	if p == nil {
+		p = tidb.New()
+	}
+	stmts, ok, err := myParse(p, src)
+	if ok {
+		defer myParsers.Put(p)
+	}
+	if err != nil {
+		return nil, &ParseError{Text: text, Err: err}
+	}
+	if len(stmts) != 1 {
+		return nil, errors.New("router: not a single statement")
+	}
+	ins, isInsert := stmts[0].(*ast.InsertStmt)
+	if !isInsert || ins.Select != nil || len(ins.Lists) == 0 || len(ins.Columns) == 0 || len(ins.PartitionNames) > 0 {
+		return nil, errors.New("router: not an INSERT with a column list and VALUES rows")
+	}
+	m := &MySQLInsert{text: text, colsEnd: -1, params: myMarkers(text, stmts)}
+	// The column list closes at the last top-level ')' before VALUES.
+	depth, i := 0, 0
+	values := -1
+	for i < len(src) && values < 0 {
+		switch c := src[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			i = skipMyQuoted(src, i)
+			continue
+		case c == '#' || c == '-' && strings.HasPrefix(src[i:], "--") || c == '/' && strings.HasPrefix(src[i:], "/*"):
+			i = skipMyComment(src, i)
+			continue
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+			if depth == 0 {
+				m.colsEnd = i
+			}
+		case depth == 0 && (c|0x20 == 'v') && (i == 0 || !identByte(src[i-1])):
+			j := i
+			for j < len(src) && identByte(src[j]) {
+				j++
+			}
+			if w := strings.ToUpper(src[i:j]); w == "VALUES" || w == "VALUE" {
+				values = j
+			}
+			i = j
+			continue
+		}
+		i++
+	}
+	if values < 0 || m.colsEnd < 0 {
+		return nil, errors.New("router: no column list before VALUES")
+	}
+	for i = values; ; {
+		i = skipMySpace(src, i)
+		if i >= len(src) || src[i] != '(' {
+			return nil, errors.New("router: VALUES row not found")
+		}
+		open := i
+		for depth = 0; i < len(src); {
+			c := src[i]
+			switch {
+			case c == '\'' || c == '"' || c == '`':
+				i = skipMyQuoted(src, i)
+				continue
+			case c == '#' || c == '-' && strings.HasPrefix(src[i:], "--") || c == '/' && strings.HasPrefix(src[i:], "/*"):
+				i = skipMyComment(src, i)
+				continue
+			case c == '(':
+				depth++
+			case c == ')':
+				depth--
+			}
+			i++
+			if depth == 0 {
+				break
+			}
+		}
+		if depth != 0 {
+			return nil, errors.New("router: unbalanced VALUES row")
+		}
+		m.rows = append(m.rows, [2]int{open, i - 1})
+		i = skipMySpace(src, i)
+		if i >= len(src) || src[i] != ',' {
+			break
+		}
+		i++
+	}
+	if len(m.rows) != len(ins.Lists) {
+		return nil, fmt.Errorf("router: found %d VALUES rows, the parser %d", len(m.rows), len(ins.Lists))
+	}
+	return m, nil
+}
+
+// Rows returns the number of VALUES rows.
+func (m *MySQLInsert) Rows() int { return len(m.rows) }
+
+// Text returns the statement for the given rows, in that order, with column
+// col appended to the column list and vals[k] (SQL literals) to row
+// rows[k]; with vals nil the column is not added. It also returns the
+// 0-based indexes of the statement's arguments the text takes, in order.
+func (m *MySQLInsert) Text(rows []int, col string, vals []string) (string, []int) {
+	var b strings.Builder
+	b.Grow(len(m.text) + 16*len(rows))
+	first, last := m.rows[0][0], m.rows[len(m.rows)-1][1]
+	var args []int
+	for n, off := range m.params {
+		if off < first {
+			args = append(args, n)
+		}
+	}
+	if vals != nil {
+		b.WriteString(m.text[:m.colsEnd])
+		b.WriteString(", `" + strings.ReplaceAll(col, "`", "``") + "`")
+		b.WriteString(m.text[m.colsEnd:first])
+	} else {
+		b.WriteString(m.text[:first])
+	}
+	for k, r := range rows {
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		span := m.rows[r]
+		b.WriteString(m.text[span[0]:span[1]])
+		if vals != nil {
+			if strings.TrimSpace(m.text[span[0]+1:span[1]]) != "" {
+				b.WriteString(", ")
+			}
+			b.WriteString(vals[k])
+		}
+		b.WriteString(")")
+		for n, off := range m.params {
+			if span[0] < off && off < span[1] {
+				args = append(args, n)
+			}
+		}
+	}
+	b.WriteString(m.text[last+1:])
+	for n, off := range m.params {
+		if off > last {
+			args = append(args, n)
+		}
+	}
+	return b.String(), args
+}
+
+func identByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9'
+}
+
+// skipMyComment returns the index after the comment that starts at i.
+func skipMyComment(text string, i int) int {
+	if strings.HasPrefix(text[i:], "/*") {
+		if j := strings.Index(text[i+2:], "*/"); j >= 0 {
+			return i + 2 + j + 2
+		}
+		return len(text)
+	}
+	if j := strings.IndexByte(text[i:], '\n'); j >= 0 {
+		return i + j + 1
+	}
+	return len(text)
+}
+
+// skipMySpace returns the index of the first byte from i that is neither
+// white space nor in a comment.
+func skipMySpace(text string, i int) int {
+	for i < len(text) {
+		switch c := text[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case c == '#' || c == '-' && strings.HasPrefix(text[i:], "-- ") || c == '/' && strings.HasPrefix(text[i:], "/*"):
+			i = skipMyComment(text, i)
+		default:
+			return i
+		}
+	}
+	return i
 }

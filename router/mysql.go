@@ -22,11 +22,13 @@
 //
 // Nothing is restored from the tree: TiDB's restorer prints TiDB-only SQL
 // for some statements, and no rewrite is computed yet, so the text sent is
-// always the application's. Volatile fragments are refused rather than
-// rewritten: a rewrite into a new ? would shift the numbering of the
-// placeholders after it, which a [Rewrite] (added parameters numbered after
-// the statement's own) cannot express. MySQL may instead replay with SET
-// timestamp (DESIGN §6); that is the backends' business.
+// always the application's. Volatile fragments are not rewritten: a
+// rewrite into a new ? would shift the numbering of the placeholders after
+// it, which a [Rewrite] (added parameters numbered after the statement's
+// own) cannot express. Functions that read the statement's start time
+// (NOW(), CURRENT_TIMESTAMP, ...) are reported as [Analysis.Clock] instead:
+// the driver replays such a write after SET timestamp, as MySQL's
+// statement-based replication does (DESIGN §6). The rest are refused.
 //
 // On this project's machine (2 cores, go1.26, shared and noisy) the whole
 // analysis of BenchmarkAnalyzeMySQLNew's GORM query took 10.5-15.7 µs
@@ -92,6 +94,7 @@ func parseMySQL(text string) (a *Analysis, err error) {
 		}
 	}
 	w.finish(a)
+	a.Clock = w.clock
 	a.NumParams = len(w.markers)
 	if w.unsafe != nil {
 		a.rewriteErr = w.unsafe
@@ -283,6 +286,7 @@ type myWalker struct {
 
 	sc      scope // how the current part of the statement is evaluated
 	session bool  // the current part sets the session's state, and may read the backend's system variables
+	clock   bool  // a write reads the clock, which SET timestamp fixes
 
 	// unsafe is the refusal of the first volatile fragment, in text order,
 	// that a statement evaluates on every backend; unsafePos its offset.
@@ -1098,7 +1102,7 @@ func (w *myWalker) delete(s *ast.DeleteStmt) {
 }
 
 const (
-	myClock  = "is evaluated by every backend when it applies the statement, at a different time; MySQL statements are not rewritten yet"
+	myClock  = "is evaluated by every backend when it applies the statement, at a different time"
 	myRandom = "generates a different value on every backend"
 	myConn   = "depends on each backend's connection"
 	myServer = "describes the backend or its session, which can differ between backends"
@@ -1111,7 +1115,8 @@ var myVolatileFuncs = map[string][2]string{
 	"now": {myClock, fixParam}, "current_timestamp": {myClock, fixParam}, "localtime": {myClock, fixParam},
 	"localtimestamp": {myClock, fixParam}, "curdate": {myClock, fixParam}, "current_date": {myClock, fixParam},
 	"curtime": {myClock, fixParam}, "current_time": {myClock, fixParam}, "utc_timestamp": {myClock, fixParam},
-	"utc_date": {myClock, fixParam}, "utc_time": {myClock, fixParam}, "sysdate": {myClock, fixParam},
+	"utc_date": {myClock, fixParam}, "utc_time": {myClock, fixParam},
+	"sysdate":        {"reads each backend's own clock, which SET timestamp does not fix", "use NOW(), or pass the time as a parameter"},
 	"unix_timestamp": {myClock, fixParam}, // without arguments
 
 	"rand": {myRandom, fixParam}, "random_bytes": {myRandom, fixParam},
@@ -1147,7 +1152,25 @@ func (w *myWalker) funcCall(x *ast.FuncCallExpr) {
 	if id, _, _ := strings.Cut(frag, "("); !strings.EqualFold(strings.TrimSpace(id), x.FnName.O) {
 		frag = x.FnName.O // a form the parser renamed: NEXT VALUE FOR s is nextval
 	}
+	if myClockFuncs[name] && w.sc.mode == evaluated {
+		// Every backend reads the instant its session's timestamp gives:
+		// the driver sets it (SET timestamp), as MySQL's statement-based
+		// replication does. SYSDATE() ignores it and stays refused.
+		if !slices.Contains(w.volatile, frag) {
+			w.volatile = append(w.volatile, frag)
+		}
+		w.clock = true
+		return
+	}
 	w.volatileAt(pos, frag, why[0], why[1], false)
+}
+
+// myClockFuncs are the functions that read the statement's start time,
+// which SET timestamp fixes.
+var myClockFuncs = map[string]bool{
+	"now": true, "current_timestamp": true, "localtime": true, "localtimestamp": true,
+	"curdate": true, "current_date": true, "curtime": true, "current_time": true,
+	"utc_timestamp": true, "utc_date": true, "utc_time": true, "unix_timestamp": true,
 }
 
 // sysVar records a system variable (@@hostname, @@session.time_zone):

@@ -478,24 +478,25 @@ func TestMySQLVolatile(t *testing.T) {
 		volatile []string
 		refused  string // the refused fragment; "" when Rewritten returns nil, nil
 	}{
-		{"UPDATE `users` SET `updated_at`=NOW() WHERE id = ? AND `users`.`deleted_at` IS NULL", []string{"NOW()"}, "NOW()"},
+		{"UPDATE `users` SET `updated_at`=NOW() WHERE id = ? AND `users`.`deleted_at` IS NULL", []string{"NOW()"}, ""}, // Clock: SET timestamp fixes it
 		{"UPDATE t SET a = CURRENT_TIMESTAMP, b = CURRENT_TIMESTAMP(3), c = LOCALTIME, d = LOCALTIMESTAMP(), e = curdate(), f = CURRENT_DATE, g = CURTIME(), h = UTC_TIMESTAMP(), i = UTC_DATE, j = SYSDATE() WHERE id = 1",
 			[]string{"CURRENT_TIMESTAMP", "CURRENT_TIMESTAMP(3)", "LOCALTIME", "LOCALTIMESTAMP()", "curdate()", "CURRENT_DATE", "CURTIME()", "UTC_TIMESTAMP()", "UTC_DATE", "SYSDATE()"},
-			"CURRENT_TIMESTAMP"},
+			"SYSDATE()"}, // the others are Clock; SYSDATE() ignores SET timestamp
 		{"INSERT INTO t (id, r, u, s) VALUES (UUID(), RAND(), UUID_SHORT(), RANDOM_BYTES(16))", []string{"UUID()", "RAND()", "UUID_SHORT()", "RANDOM_BYTES(16)"}, "UUID()"},
 		{"INSERT INTO t (id) VALUES (UUID_TO_BIN(UUID()))", []string{"UUID()"}, "UUID()"},
 		{"INSERT INTO t (parent) VALUES (LAST_INSERT_ID())", []string{"LAST_INSERT_ID()"}, "LAST_INSERT_ID()"},
 		{"INSERT INTO t (c, u, d, v) VALUES (CONNECTION_ID(), CURRENT_USER(), DATABASE(), VERSION())",
 			[]string{"CONNECTION_ID()", "CURRENT_USER()", "DATABASE()", "VERSION()"}, "CONNECTION_ID()"},
 		{"INSERT INTO t (h) VALUES (@@hostname)", []string{"@@hostname"}, "@@hostname"},
-		{"DELETE FROM t WHERE created_at < NOW() - INTERVAL 1 DAY", []string{"NOW()"}, "NOW()"},
+		{"DELETE FROM t WHERE created_at < NOW() - INTERVAL 1 DAY", []string{"NOW()"}, ""},
 		{"DELETE FROM t ORDER BY RAND() LIMIT 1", []string{"RAND()"}, "RAND()"},
-		{"UPDATE t SET a = 1 WHERE id = 1 AND b = UNIX_TIMESTAMP()", []string{"UNIX_TIMESTAMP()"}, "UNIX_TIMESTAMP()"},
+		{"UPDATE t SET a = 1 WHERE id = 1 AND b = UNIX_TIMESTAMP()", []string{"UNIX_TIMESTAMP()"}, ""},
 		{"SET @x = UUID()", []string{"UUID()"}, "UUID()"},
 		{"DO GET_LOCK('x', 1)", []string{"GET_LOCK('x', 1)"}, "GET_LOCK('x', 1)"},
 		{"SELECT 1; UPDATE t SET a = RAND()", []string{"RAND()"}, "RAND()"},
-		// The first in text order is refused.
-		{"UPDATE t SET a = (SELECT MAX(b) FROM u WHERE c < NOW()), d = RAND() WHERE id = 1", []string{"NOW()", "RAND()"}, "NOW()"},
+		// The first refused in text order; NOW() is Clock.
+		{"UPDATE t SET a = (SELECT MAX(b) FROM u WHERE c < NOW()), d = RAND() WHERE id = 1", []string{"NOW()", "RAND()"}, "RAND()"},
+		{"UPDATE t SET a = RAND(), d = UUID() WHERE id = 1", []string{"RAND()", "UUID()"}, "RAND()"},
 		// Fixed by the text and the arguments.
 		{"UPDATE t SET a = UNIX_TIMESTAMP(?), b = LAST_INSERT_ID(?), c = DATE_ADD(?, INTERVAL 1 DAY), d = db.now() WHERE id = 1", nil, ""},
 		{"SET sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')", []string{"@@sql_mode"}, ""},

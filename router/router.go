@@ -109,6 +109,12 @@ type Analysis struct {
 	Returning  bool
 	OnConflict bool // INSERT ... ON CONFLICT
 	Locking    bool // SELECT ... FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE, or LOCK TABLE
+	// Clock reports, for the MySQL dialect, that a write reads the clock
+	// (NOW(), CURRENT_TIMESTAMP, CURDATE(), UNIX_TIMESTAMP() ...) where
+	// every backend evaluates it: the driver fixes the instant with SET
+	// timestamp, as MySQL's statement replication does, instead of
+	// refusing the statement.
+	Clock bool
 	// Unordered names, for writes, what makes the result depend on the
 	// order rows are visited in or on concurrent transactions: "INSERT ...
 	// SELECT without ORDER BY", "LIMIT without ORDER BY" or "SKIP LOCKED"

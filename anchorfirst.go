@@ -1,0 +1,237 @@
+package calibrated
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/router"
+)
+
+// The anchor-first path of DESIGN §5 for MySQL: a write whose ids only the
+// anchor's execution can tell runs on the anchor inside a transaction, and
+// the other backends replay it, rewritten to carry those ids, from the
+// transaction's Commit entry. An autocommit write takes this path inside a
+// transaction of its own.
+
+// execWrite runs an autocommit write and returns the anchor's result.
+func (e *engine) execWrite(ctx context.Context, c *conn, a *router.Analysis, args []driver.NamedValue) (driver.Result, error) {
+	p, err := e.planWrite(ctx, a, args)
+	if err != nil {
+		return nil, err
+	}
+	if p.anchorFirst() {
+		return e.implicitTx(ctx, c, func(t *tx) (driver.Result, error) { return t.exec(ctx, a.Text, args) })
+	}
+	r, err := e.writePlan(ctx, p, a.Kind, false)
+	if err != nil {
+		return nil, err
+	}
+	return e.result(r.Outcome.Rows, p.lastID), nil
+}
+
+// queryWrite runs an autocommit write through QueryContext and returns the
+// rows the anchor gave (RETURNING).
+func (e *engine) queryWrite(ctx context.Context, c *conn, a *router.Analysis, args []driver.NamedValue) (driver.Rows, error) {
+	p, err := e.planWrite(ctx, a, args)
+	if err != nil {
+		return nil, err
+	}
+	if p.anchorFirst() {
+		var out driver.Rows
+		_, err := e.implicitTx(ctx, c, func(t *tx) (driver.Result, error) {
+			r, err := t.query(ctx, a.Text, args)
+			out = r
+			return nil, err
+		})
+		return out, err
+	}
+	r, err := e.writePlan(ctx, p, a.Kind, a.Returning)
+	if err != nil {
+		return nil, err
+	}
+	return bufferedRows(r), nil
+}
+
+// result is the driver.Result of an ordered write.
+func (e *engine) result(rows, lastID int64) result {
+	return result{rows: rows, id: lastID, ids: e.cfg.Dialect() != "postgres"}
+}
+
+// implicitTx runs f in a transaction of its own, as the database would run
+// an autocommit statement.
+func (e *engine) implicitTx(ctx context.Context, c *conn, f func(*tx) (driver.Result, error)) (driver.Result, error) {
+	t, err := e.begin(ctx, c, driver.TxOptions{})
+	if err != nil {
+		return nil, err
+	}
+	res, err := f(t)
+	if err != nil {
+		_ = t.Rollback()
+		return nil, err
+	}
+	if err := t.Commit(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// post runs a write's closing statements (SET timestamp = DEFAULT) on the
+// anchor. Their failure leaves only the session's clock fixed, which the
+// next write that reads the clock sets again; it is logged.
+func (t *tx) post(ctx context.Context, st *txStmt) {
+	if st.p == nil {
+		return
+	}
+	for _, s := range st.p.post {
+		if _, err := t.atx.ExecContext(ctx, s.SQL, s.Args...); err != nil {
+			t.e.log.Warn("calibrated: cannot reset the anchor's session", "sql", s.SQL, "err", err)
+		}
+	}
+}
+
+// queryBuffered runs a write that must be followed by closing statements,
+// or that takes ids from the anchor, through QueryContext: its rows are
+// read before the closing statements run on the same connection.
+func (t *tx) queryBuffered(ctx context.Context, st *txStmt) (driver.Rows, error) {
+	if st.p.gen != nil {
+		if _, err := t.execGenerated(ctx, st); err != nil {
+			return nil, err
+		}
+		return &rows{buf: &backend.Buffered{}}, nil
+	}
+	b, err := backend.Buffer(t.atx.QueryContext(ctx, st.text, namedArgs(st.args)...))
+	t.post(ctx, st)
+	if err != nil {
+		return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
+	}
+	t.record(st)
+	return &rows{buf: b}, nil
+}
+
+// execGenerated runs a MySQL INSERT that leaves its AUTO_INCREMENT column to
+// the database on the anchor, and records it for the other backends with
+// the ids the anchor gave. A plain INSERT runs whole: MySQL numbers the rows
+// of a simple INSERT consecutively, auto_increment_increment apart, from
+// the LastInsertId it reports (which is what GORM and MySQL's own
+// statement-based replication rely on), so it is replayed with those ids.
+// INSERT IGNORE, ON DUPLICATE KEY UPDATE and REPLACE run row by row, so
+// that each row's result says whether it was inserted and with which id.
+// All of it runs behind a savepoint, so a failure part way leaves nothing
+// on the anchor that the ledger does not have.
+func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, error) {
+	g := st.p.gen
+	fail := func(op string, err error) error {
+		_, _ = t.atx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT calibrated_generated")
+		t.post(ctx, st)
+		return &BackendError{Backend: t.anchor.Name, Op: op, Err: err}
+	}
+	if _, err := t.atx.ExecContext(ctx, "SAVEPOINT calibrated_generated"); err != nil {
+		t.post(ctx, st)
+		return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
+	}
+	pick := func(idx []int) ([]any, error) {
+		vals := make([]any, len(idx))
+		for i, n := range idx {
+			if n >= len(st.args) {
+				return nil, fmt.Errorf("calibrated: statement has %d arguments, wants argument %d", len(st.args), n+1)
+			}
+			vals[i] = st.args[n].Value
+		}
+		return vals, nil
+	}
+	n := g.shape.Rows()
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	var replay []ledger.Stmt
+	var affected, lastID int64
+	if !g.split {
+		res, err := t.atx.ExecContext(ctx, st.text, namedArgs(st.args)...)
+		if err != nil {
+			return nil, fail("exec", err)
+		}
+		first, err1 := res.LastInsertId()
+		rows, err2 := res.RowsAffected()
+		if err1 != nil || err2 != nil || rows != int64(n) || first <= 0 {
+			return nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted %d of %d rows, first id %d: cannot tell the ids it gave (%v, %v)", rows, n, first, err1, err2))
+		}
+		inc, err := t.autoIncrement(ctx)
+		if err != nil {
+			return nil, fail("read auto_increment_increment", err)
+		}
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = strconv.FormatInt(first+int64(i)*inc, 10)
+		}
+		text, idx := g.shape.Text(all, g.col, ids)
+		vals, err := pick(idx)
+		if err != nil {
+			return nil, fail("exec", err)
+		}
+		replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
+		affected, lastID = rows, first
+	} else {
+		for r := range n {
+			text, idx := g.shape.Text([]int{r}, "", nil)
+			vals, err := pick(idx)
+			if err != nil {
+				return nil, fail("exec", err)
+			}
+			res, err := t.atx.ExecContext(ctx, text, vals...)
+			if err != nil {
+				return nil, fail("exec", err)
+			}
+			rows, err1 := res.RowsAffected()
+			id, err2 := res.LastInsertId()
+			if err1 != nil || err2 != nil {
+				return nil, fail("exec", fmt.Errorf("calibrated: no row count or id from the anchor: %v, %v", err1, err2))
+			}
+			// ON DUPLICATE KEY UPDATE reports 1 for an inserted row, 2 for
+			// an updated one, 0 for one left as it was; IGNORE 1 or 0;
+			// REPLACE 1 or more, always inserting.
+			inserted := id > 0 && (rows == 1 || g.replace && rows > 1)
+			if inserted {
+				text, _ = g.shape.Text([]int{r}, g.col, []string{strconv.FormatInt(id, 10)})
+				if lastID == 0 {
+					lastID = id
+				}
+			}
+			replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
+			affected += rows
+		}
+	}
+	t.post(ctx, st)
+	t.stmts = append(t.stmts, st.p.pre...)
+	t.stmts = append(t.stmts, replay...)
+	t.stmts = append(t.stmts, st.p.post...)
+	return result{rows: affected, id: lastID, ids: true}, nil
+}
+
+// myIncrements caches each MySQL backend's auto_increment_increment, by its
+// pool: a server setting that does not change under a running application.
+var myIncrements sync.Map // *sql.DB -> int64
+
+// autoIncrement returns the anchor's auto_increment_increment, read in the
+// transaction's own session.
+func (t *tx) autoIncrement(ctx context.Context) (int64, error) {
+	if v, ok := myIncrements.Load(t.anchor.DB); ok {
+		if n, ok := v.(int64); ok {
+			return n, nil
+		}
+	}
+	var n int64
+	if err := t.atx.QueryRowContext(ctx, "SELECT @@session.auto_increment_increment").Scan(&n); err != nil {
+		return 0, err
+	}
+	if n < 1 {
+		n = 1
+	}
+	myIncrements.Store(t.anchor.DB, n)
+	return n, nil
+}

@@ -1,0 +1,162 @@
+package calibrated
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/router"
+	"github.com/go-sql-driver/mysql"
+)
+
+// myGenerated is a MySQL INSERT … VALUES that leaves an AUTO_INCREMENT
+// column to the database. MySQL has no sequence to draw ids from before the
+// statement runs, so it runs on the anchor first, inside a transaction, and
+// the other backends replay it with the ids the anchor gave as literals, as
+// MySQL's own statement-based replication replays an INSERT_ID.
+type myGenerated struct {
+	shape *router.MySQLInsert
+	col   string // the AUTO_INCREMENT column, as stored
+	// split: INSERT IGNORE, ON DUPLICATE KEY UPDATE or REPLACE. Which of
+	// several rows such a statement inserts (and so which ids it uses) is
+	// not told by its result, so each row runs on the anchor as a
+	// statement of its own, in order, which does the same.
+	split   bool
+	replace bool // REPLACE: every row is inserted
+}
+
+// fixMySQL makes a MySQL write deterministic or refuses it:
+//   - a write that reads the clock (NOW(), CURRENT_TIMESTAMP …, a column
+//     default of CURRENT_TIMESTAMP, an ON UPDATE CURRENT_TIMESTAMP column
+//     an UPDATE leaves alone) runs after SET timestamp with an instant fixed
+//     here, on every backend, and SET timestamp = DEFAULT after it;
+//   - an INSERT that leaves an AUTO_INCREMENT column to the database runs
+//     on the anchor first (myGenerated);
+//   - other volatile defaults (UUID(), RAND()) left to the database, and
+//     AUTO_INCREMENT columns given NULL or 0, are refused.
+func (e *engine) fixMySQL(ctx context.Context, p *plan) error {
+	a := p.a
+	clock := a.Clock
+	var gen *backend.Generated
+	if a.Kind == router.Write {
+		for i := range a.Tables {
+			t := &a.Tables[i]
+			if !t.Target {
+				continue
+			}
+			info, err := e.schema.Table(ctx, t.Name)
+			if err != nil {
+				return &BackendError{Backend: "anchor", Op: "read schema", Err: err}
+			}
+			if info == nil {
+				continue
+			}
+			insert := i == 0 && isInsert(a)
+			for k := range info.Generated {
+				g := &info.Generated[k]
+				if _, set := t.Set[g.Column]; g.OnUpdate && t.Set != nil && !set {
+					clock = true // an UPDATE, or ON DUPLICATE KEY UPDATE, sets it from the clock
+				}
+				if !insert {
+					continue
+				}
+				given := contains(t.InsertCols, g.Column) || t.InsertCols == nil && len(t.InsertRows) > 0 && len(t.InsertRows[0]) >= g.Position
+				switch {
+				case g.Rowid && given:
+					if t.LeavesToDatabase(g.Column, true, p.args) {
+						return unsafe(a, fmt.Sprintf("column %s.%s (AUTO_INCREMENT) given NULL, 0 or an expression", t.Name, g.Column),
+							"would be numbered separately by every backend",
+							"omit "+g.Column+" from the INSERT to have the anchor number it, or give it a value")
+					}
+				case g.Rowid:
+					gen = g
+				case given:
+				case g.Clock:
+					clock = true
+				case g.OnUpdate && !backend.VolatileDefault(g.Expr):
+					// only UPDATEs set it
+				default:
+					return unsafe(a, fmt.Sprintf("column %s.%s (default %s)", t.Name, g.Column, g.Expr),
+						"would be generated separately on every backend",
+						"give "+g.Column+" a value explicitly")
+				}
+			}
+		}
+	}
+	if gen != nil {
+		g, err := e.myGenerated(a, gen)
+		if err != nil {
+			return err
+		}
+		p.gen = g
+	}
+	if clock {
+		// The instant every backend's NOW() gives; like MySQL's own
+		// replication, each renders it in its session's time zone.
+		now := time.Now()
+		p.pre = append(p.pre, ledger.Stmt{SQL: fmt.Sprintf("SET timestamp = %d.%06d", now.Unix(), now.Nanosecond()/1000)})
+		p.post = append(p.post, ledger.Stmt{SQL: "SET timestamp = DEFAULT"})
+	}
+	return nil
+}
+
+// myGenerated returns how to run a's INSERT, which leaves g to the database,
+// on the anchor first, or refuses it.
+func (e *engine) myGenerated(a *router.Analysis, g *backend.Generated) (*myGenerated, error) {
+	t := &a.Tables[0]
+	refuse := func(why string) error {
+		return unsafe(a, fmt.Sprintf("column %s.%s (AUTO_INCREMENT)", t.Name, g.Column),
+			"would be numbered separately by every backend, and "+why,
+			"name the columns and use INSERT … VALUES, or give "+g.Column+" a value")
+	}
+	if t.InsertCols == nil || t.InsertRows == nil {
+		return nil, refuse("the anchor's ids can only be replayed for INSERT … VALUES with a column list")
+	}
+	if rw, ok := e.rewrites.get(a.Text); ok && rw != nil && rw.my != nil {
+		return rw.my, nil
+	}
+	shape, err := router.ParseMySQLInsert(a.Text)
+	if err != nil {
+		return nil, refuse("this text could not be rewritten to carry them (" + err.Error() + ")")
+	}
+	upper := strings.ToUpper(strings.TrimSpace(a.Text))
+	my := &myGenerated{shape: shape, col: g.Name, split: a.OnConflict, replace: strings.HasPrefix(upper, "REPLACE")}
+	if my.split && !my.replace && e.foundRows() {
+		return nil, refuse("with clientFoundRows=true the anchor's row count does not tell an inserted row from an unchanged one")
+	}
+	e.rewrites.put(a.Text, &insertRewrite{text: a.Text, my: my})
+	return my, nil
+}
+
+// foundRows reports whether the MySQL backends report rows found rather
+// than rows changed (go-sql-driver's clientFoundRows).
+func (e *engine) foundRows() bool {
+	for _, b := range e.cfg.Backends {
+		dsn := b.DSN
+		if dsn == "" {
+			pb, _ := parseBackend(b.Name, b.URL)
+			dsn = pb.DSN
+		}
+		if c, err := mysql.ParseDSN(dsn); err == nil && c.ClientFoundRows {
+			return true
+		}
+	}
+	return false
+}
+
+// isInsert reports whether a writes with INSERT or REPLACE.
+func isInsert(a *router.Analysis) bool {
+	if len(a.Tables) == 0 || !a.Tables[0].Target {
+		return false
+	}
+	t := a.Tables[0]
+	if t.InsertCols != nil || t.InsertRows != nil {
+		return true
+	}
+	// TODO(v2): have the router say "INSERT" instead of guessing from the text.
+	u := strings.ToUpper(strings.TrimSpace(a.Text))
+	return strings.HasPrefix(u, "INSERT") || strings.HasPrefix(u, "REPLACE")
+}

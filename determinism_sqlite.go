@@ -1,0 +1,234 @@
+package calibrated
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/router"
+)
+
+// liteRewrite is a SQLite INSERT rewritten to set its generated columns.
+type liteRewrite struct {
+	text string
+	gen  []backend.Generated
+}
+
+// fixSQLite makes a SQLite INSERT that leaves its INTEGER PRIMARY KEY (the
+// rowid) or a volatile default (CURRENT_TIMESTAMP, random()) to the database
+// set them explicitly, with values drawn from the anchor before the ledger,
+// as PostgreSQL's ids are: ids come from the anchor's largest rowid (and
+// sqlite_sequence, for AUTOINCREMENT), kept ahead of every id this process
+// has handed out; defaults are the anchor's evaluation of the column's
+// default expression. The statement is then an ordinary deterministic
+// write. An INTEGER PRIMARY KEY given NULL is refused.
+func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
+	a := p.a
+	if a.Kind != router.Write || !isInsert(a) {
+		return nil
+	}
+	t := &a.Tables[0]
+	rw, ok := e.rewrites.get(a.Text)
+	if !ok {
+		info, err := e.schema.Table(ctx, t.Name)
+		if err != nil {
+			return &BackendError{Backend: "anchor", Op: "read schema", Err: err}
+		}
+		var gen []backend.Generated
+		if info != nil {
+			for _, g := range info.Generated {
+				given := contains(t.InsertCols, g.Column) || t.InsertCols == nil && len(t.InsertRows) > 0 && len(t.InsertRows[0]) >= g.Position
+				if !given {
+					gen = append(gen, g)
+				}
+			}
+		}
+		if len(gen) > 0 {
+			g := gen[0]
+			what := "default " + g.Expr
+			if g.Rowid {
+				what = "INTEGER PRIMARY KEY"
+			}
+			if t.InsertCols == nil || t.InsertRows == nil {
+				return unsafe(a, fmt.Sprintf("column %s.%s (%s)", t.Name, g.Column, what),
+					"would be generated separately on every backend",
+					"name the columns and use INSERT … VALUES, or give "+g.Column+" a value")
+			}
+			names := make([]string, len(gen))
+			for i, g := range gen {
+				names[i] = g.Name
+			}
+			text, err := router.AddSQLiteInsertColumns(a.Text, names, a.NumParams+1)
+			if err != nil {
+				return unsafe(a, fmt.Sprintf("column %s.%s (%s)", t.Name, g.Column, what),
+					"would be generated separately on every backend, and this text could not be rewritten to carry the anchor's values ("+err.Error()+")",
+					"use ? placeholders, or give "+g.Column+" a value")
+			}
+			rw = &insertRewrite{text: a.Text, lite: &liteRewrite{text: text, gen: gen}}
+		}
+		e.rewrites.put(a.Text, rw)
+	}
+	if info, err := e.schema.Table(ctx, t.Name); err == nil && info != nil {
+		for _, g := range info.Generated {
+			if g.Rowid && t.LeavesToDatabase(g.Column, false, p.args) {
+				return unsafe(a, fmt.Sprintf("column %s.%s (INTEGER PRIMARY KEY) given NULL or an expression", t.Name, g.Column),
+					"would be numbered separately by every backend",
+					"omit "+g.Column+" from the INSERT to have the driver number it from the anchor, or give it a value")
+			}
+		}
+	}
+	if rw == nil || rw.lite == nil {
+		return nil
+	}
+	lw := rw.lite
+	rows := len(t.InsertRows)
+	vals := make([][]any, rows) // per row, per generated column
+	for i := range vals {
+		vals[i] = make([]any, len(lw.gen))
+	}
+	anchor, err := e.anchor()
+	if err != nil {
+		return err
+	}
+	var exprs []string
+	var exprCols []int
+	for i, g := range lw.gen {
+		if !g.Rowid {
+			exprs = append(exprs, g.Expr)
+			exprCols = append(exprCols, i)
+			continue
+		}
+		first, err := e.drawRowids(ctx, anchor, t.Name, g, rows)
+		if err != nil {
+			return err
+		}
+		for r := range rows {
+			vals[r][i] = first + int64(r)
+		}
+		p.lastID = first + int64(rows) - 1
+	}
+	if len(exprs) > 0 {
+		// One statement, so CURRENT_TIMESTAMP is one instant for every
+		// row, as in the INSERT itself; random() differs per row.
+		q := "WITH RECURSIVE calibrated_n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM calibrated_n WHERE i < ?) SELECT " +
+			strings.Join(exprs, ", ") + " FROM calibrated_n"
+		r, err := anchor.DB.QueryContext(ctx, q, rows)
+		if err != nil {
+			e.failed(anchor.Name, err)
+			return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
+		}
+		n := 0
+		for r.Next() && n < rows {
+			got := make([]any, len(exprs))
+			ptrs := make([]any, len(got))
+			for i := range got {
+				ptrs[i] = &got[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				r.Close()
+				return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
+			}
+			for i, c := range exprCols {
+				vals[n][c] = got[i]
+			}
+			n++
+		}
+		err = r.Err()
+		r.Close()
+		if err != nil || n != rows {
+			return &BackendError{Backend: anchor.Name, Op: "generate values", Err: fmt.Errorf("calibrated: %d of %d rows of default values: %v", n, rows, err)}
+		}
+	}
+	na, err := e.an.Analyze(lw.text)
+	if err != nil {
+		return err
+	}
+	args := append(make([]driver.NamedValue, 0, len(p.args)+rows*len(lw.gen)), p.args...)
+	next := a.NumParams + 1
+	for _, row := range vals {
+		for _, v := range row {
+			args = append(args, driver.NamedValue{Ordinal: next, Value: v})
+			next++
+		}
+	}
+	p.a, p.args = na, args
+	return nil
+}
+
+// liteIDs keeps, per engine and table, the next rowid this process may hand
+// out: ids drawn for writes not yet applied on the anchor are not in its
+// max(rowid).
+var liteIDs = struct {
+	sync.Mutex
+	next map[liteIDKey]int64
+}{next: map[liteIDKey]int64{}}
+
+type liteIDKey struct {
+	e     *engine
+	table string
+}
+
+// drawRowids reserves n consecutive rowids for table and returns the first.
+// Two processes sharing a ledger and drawing at once from the same anchor
+// can draw the same ids: the second INSERT then fails with a unique
+// violation on every backend alike, and the backends stay identical.
+func (e *engine) drawRowids(ctx context.Context, anchor *backend.Backend, table string, g backend.Generated, n int) (int64, error) {
+	q := "SELECT coalesce(max(rowid), 0) FROM " + liteQuote(table)
+	args := []any{}
+	if g.Autoincrement {
+		q = "SELECT max(coalesce((SELECT max(rowid) FROM " + liteQuote(table) + "), 0), coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0))"
+		args = append(args, table)
+	}
+	var top int64
+	if err := anchor.DB.QueryRowContext(ctx, q, args...).Scan(&top); err != nil {
+		e.failed(anchor.Name, err)
+		return 0, &BackendError{Backend: anchor.Name, Op: "draw ids", Err: err}
+	}
+	liteIDs.Lock()
+	defer liteIDs.Unlock()
+	k := liteIDKey{e, table}
+	first := max(top+1, liteIDs.next[k])
+	liteIDs.next[k] = first + int64(n)
+	return first, nil
+}
+
+// liteQuote quotes a table name as the router spells it (schema.name).
+func liteQuote(name string) string {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		parts[i] = `"` + strings.ReplaceAll(p, `"`, `""`) + `"`
+	}
+	return strings.Join(parts, ".")
+}
+
+// orderInsertSelect gives a SQLite INSERT … SELECT that copies one table
+// without an order (GORM's SQLite migrator rebuilding a table) an ORDER BY
+// over the source table's primary key, or its rowid: a total order, so
+// every backend inserts the rows in the same order and numbers them alike.
+// Statements it cannot order are left to be refused.
+func (e *engine) orderInsertSelect(ctx context.Context, p *plan) error {
+	if p.a.Unordered != "INSERT ... SELECT without ORDER BY" {
+		return nil
+	}
+	src, err := router.ParseSQLiteInsertSelect(p.a.Text)
+	if err != nil {
+		return nil
+	}
+	var order []string
+	for _, c := range e.schema.PrimaryKey(src.Table) {
+		order = append(order, src.Qual+`."`+strings.ReplaceAll(c, `"`, `""`)+`"`)
+	}
+	if len(order) == 0 {
+		order = []string{src.Qual + ".rowid"}
+	}
+	text := p.a.Text[:src.At] + " ORDER BY " + strings.Join(order, ", ") + p.a.Text[src.At:]
+	a, err := e.an.Analyze(text)
+	if err != nil || a.Unordered != "" || a.NumParams != p.a.NumParams {
+		return nil
+	}
+	p.a = a
+	return nil
+}

@@ -1,0 +1,212 @@
+package calibrated
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
+)
+
+// mysqlClusterURLs opens calibrated over n fresh MySQL/MariaDB databases,
+// with params appended to backend i's go-sql-driver DSN.
+func mysqlClusterURLs(t *testing.T, n int, params map[int]string) *cluster {
+	t.Helper()
+	dsns := dbtest.MySQL(t, n)
+	urls := make([]string, n)
+	for i, d := range dsns {
+		urls[i] = "mysql://" + d
+		if p := params[i]; p != "" {
+			urls[i] += "?" + p
+		}
+	}
+	cfg, err := ParseDSN(dbtest.DSN(urls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	t.Cleanup(func() { db.Close() })
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	direct := make([]*sql.DB, n)
+	for i, d := range dsns {
+		if direct[i], err = sql.Open("mysql", d); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { direct[i].Close() })
+	}
+	return &cluster{db: db, c: c, direct: direct, urls: urls}
+}
+
+func resultOf(t *testing.T, res sql.Result) (id, rows int64) {
+	t.Helper()
+	id, err := res.LastInsertId()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err = res.RowsAffected()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, rows
+}
+
+// TestMySQLGeneratedIDs: AUTO_INCREMENT ids come from the anchor, single
+// and multi-row, with the anchor's auto_increment_increment (2 here, 1 on
+// the other backends), through IGNORE, ON DUPLICATE KEY UPDATE and REPLACE,
+// in and out of transactions; LastInsertId and RowsAffected are the
+// anchor's; CURRENT_TIMESTAMP defaults, ON UPDATE CURRENT_TIMESTAMP and
+// NOW() take one instant everywhere; the backends end identical.
+func TestMySQLGeneratedIDs(t *testing.T) {
+	cl := mysqlClusterURLs(t, 3, map[int]string{0: "auto_increment_increment=2"})
+	mustExec(t, cl.db, "CREATE TABLE items (id bigint AUTO_INCREMENT PRIMARY KEY, code varchar(32) NOT NULL UNIQUE, n int NOT NULL DEFAULT 0, "+
+		"created datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), changed datetime(6) NULL ON UPDATE CURRENT_TIMESTAMP(6), touched datetime(6) NULL)")
+
+	id, rows := resultOf(t, mustExec(t, cl.db, "INSERT INTO items (code) VALUES (?)", "a"))
+	if id != 1 || rows != 1 {
+		t.Fatalf("single insert: id %d, rows %d; want 1, 1", id, rows)
+	}
+	id, rows = resultOf(t, mustExec(t, cl.db, "INSERT INTO items (code, n) VALUES (?, ?), (?, ?), ('d', 4)", "b", 2, "c", 3))
+	if id != 3 || rows != 3 {
+		t.Fatalf("three rows: id %d, rows %d; want 3 (increment 2), 3", id, rows)
+	}
+	var ids []int64
+	r, err := cl.direct[1].Query("SELECT id FROM items ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var v int64
+		if err := r.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v)
+	}
+	r.Close()
+	if fmt.Sprint(ids) != "[1 3 5 7]" {
+		t.Fatalf("ids on backend b: %v, want the anchor's [1 3 5 7]", ids)
+	}
+
+	// ON DUPLICATE KEY UPDATE: b exists (updated, 2 rows), e is new.
+	_, rows = resultOf(t, mustExec(t, cl.db, "INSERT INTO items (code, n) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE n = VALUES(n) + 10", "b", 1, "e", 5))
+	if rows != 3 {
+		t.Fatalf("upsert: %d rows, want 2 + 1", rows)
+	}
+	// IGNORE: a exists, f is new; REPLACE: c replaced with a new id.
+	_, rows = resultOf(t, mustExec(t, cl.db, "INSERT IGNORE INTO items (code) VALUES ('a'), ('f')"))
+	if rows != 1 {
+		t.Fatalf("insert ignore: %d rows, want 1", rows)
+	}
+	mustExec(t, cl.db, "REPLACE INTO items (code, n) VALUES ('c', 30)")
+
+	// ON UPDATE CURRENT_TIMESTAMP and NOW().
+	time.Sleep(2 * time.Millisecond)
+	mustExec(t, cl.db, "UPDATE items SET n = n + 1 WHERE code = ?", "a")
+	mustExec(t, cl.db, "UPDATE items SET touched = NOW(6) WHERE id = ?", 1)
+
+	// A transaction: its ids are the anchor's, a rolled-back one leaves nothing.
+	tx, err := cl.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tx.Exec("INSERT INTO items (code) VALUES (?), (?)", "g", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid, _ := resultOf(t, res)
+	if _, err := tx.Exec("UPDATE items SET n = ? WHERE id = ?", 99, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tx, err = cl.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("INSERT INTO items (code) VALUES (?)", "never"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	// A duplicate fails like MySQL's and leaves nothing.
+	if _, err := cl.db.Exec("INSERT INTO items (code) VALUES (?), (?)", "x1", "a"); err == nil {
+		t.Fatal("duplicate code accepted")
+	}
+
+	// Concurrent inserts from 8 goroutines: unique ids, identical everywhere.
+	var wg sync.WaitGroup
+	got := make(chan int64, 8*10)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				res, err := cl.db.Exec("INSERT INTO items (code) VALUES (?)", fmt.Sprintf("w%d-%d", w, i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				id, _ := res.LastInsertId()
+				got <- id
+			}
+		}()
+	}
+	wg.Wait()
+	close(got)
+	seen := map[int64]bool{}
+	for id := range got {
+		if seen[id] || id <= 0 {
+			t.Fatalf("id %d given twice", id)
+		}
+		seen[id] = true
+	}
+
+	// Refused: what would still be numbered by every backend.
+	for _, q := range []string{
+		"INSERT INTO items (id, code) VALUES (0, 'zero')",
+		"INSERT INTO items (id, code) VALUES (NULL, 'null')",
+		"INSERT INTO items (code) SELECT code FROM items ORDER BY id",
+		"UPDATE items SET touched = SYSDATE() WHERE id = 1",
+	} {
+		_, err := cl.db.Exec(q)
+		var unsafe *UnsafeStatementError
+		if !errors.As(err, &unsafe) {
+			t.Errorf("%s: %v, want *UnsafeStatementError", q, err)
+		}
+	}
+
+	waitApplied(t, cl)
+	mysqlConverged(t, cl, "items", "id")
+	var n, stamped int
+	if err := cl.direct[2].QueryRow("SELECT count(*), count(changed) FROM items").Scan(&n, &stamped); err != nil {
+		t.Fatal(err)
+	}
+	if n != 6+2+80 || stamped < 2 {
+		t.Fatalf("backend c: %d rows, %d with ON UPDATE stamps; want %d rows, at least 2 stamped", n, stamped, 6+2+80)
+	}
+	var never int
+	if err := cl.direct[2].QueryRow("SELECT count(*) FROM items WHERE code IN ('never', 'x1')").Scan(&never); err != nil || never != 0 {
+		t.Fatalf("rolled back or failed rows on backend c: %d, %v", never, err)
+	}
+	// No session's clock is left fixed: NOW() moves on.
+	time.Sleep(1200 * time.Millisecond)
+	for range 20 {
+		var at float64
+		if err := cl.db.QueryRow("SELECT UNIX_TIMESTAMP(NOW(6))").Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		if d := float64(time.Now().UnixMicro())/1e6 - at; d > 1 || d < -1 {
+			t.Fatalf("NOW() is %.3fs off: a session's timestamp was left fixed", d)
+		}
+	}
+}

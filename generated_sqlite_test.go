@@ -1,0 +1,141 @@
+package calibrated
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
+)
+
+// liteCluster opens calibrated over three SQLite files, and each file
+// directly.
+func liteCluster(t *testing.T) (*sql.DB, []*sql.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	var urls []string
+	var direct []*sql.DB
+	for _, n := range []string{"a", "b", "c"} {
+		p := filepath.Join(dir, n+".db")
+		urls = append(urls, "sqlite:"+p)
+		d, err := sql.Open("sqlite", "file:"+p+"?_pragma=busy_timeout(5000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		direct = append(direct, d)
+	}
+	db, err := sql.Open("calibrated", dbtest.DSN(urls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, direct
+}
+
+func liteConverged(t *testing.T, db *sql.DB, direct []*sql.DB, tables ...string) {
+	t.Helper()
+	mustExec(t, db, "CREATE TABLE IF NOT EXISTS calibrated_test_barrier (id INTEGER PRIMARY KEY)") // waits for everything before it
+	for _, table := range tables {
+		first := dbtest.RowsDigest(t, direct[0], table, "rowid")
+		for i, d := range direct[1:] {
+			if got := dbtest.RowsDigest(t, d, table, "rowid"); got != first {
+				t.Errorf("table %s differs on backend %c", table, 'b'+i)
+			}
+		}
+	}
+}
+
+// TestSQLiteGeneratedIDs: INTEGER PRIMARY KEY (and AUTOINCREMENT) ids and
+// CURRENT_TIMESTAMP defaults are drawn from the anchor, single and
+// multi-row, with RETURNING, upserts and in transactions, concurrently;
+// LastInsertId is the id given; a table rebuilt the way GORM's migrator
+// does it (INSERT … SELECT without ORDER BY) is copied in key order; the
+// files end identical.
+func TestSQLiteGeneratedIDs(t *testing.T) {
+	db, direct := liteCluster(t)
+	mustExec(t, db, "CREATE TABLE `items` (`id` integer PRIMARY KEY AUTOINCREMENT, `code` text UNIQUE, `at` datetime DEFAULT CURRENT_TIMESTAMP, `r` integer DEFAULT (random()))")
+	mustExec(t, db, "CREATE TABLE plain (id INTEGER PRIMARY KEY, v text)")
+	res := mustExec(t, db, "INSERT INTO `items` (`code`) VALUES (?)", "a")
+	if id, err := res.LastInsertId(); err != nil || id != 1 {
+		t.Fatalf("LastInsertId %d, %v; want 1", id, err)
+	}
+	res = mustExec(t, db, "INSERT INTO plain (v) VALUES (?), (?), (?)", "x", "y", "z")
+	if id, _ := res.LastInsertId(); id != 3 {
+		t.Fatalf("LastInsertId %d after three rows, want 3", id)
+	}
+	var ids []int64
+	rows, err := db.Query("INSERT INTO `items` (`code`) VALUES (?),(?) ON CONFLICT DO NOTHING RETURNING `id`", "a", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if fmt.Sprint(ids) != "[3]" { // a exists; its drawn id 2 is a gap
+		t.Fatalf("RETURNING gave %v, want [3]", ids)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"c", "d"} {
+		if _, err := tx.Exec("INSERT INTO `items` (`code`) VALUES (?)", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				if _, err := db.Exec("INSERT INTO plain (v) VALUES (?)", fmt.Sprint(w, i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	_, err = db.Exec("INSERT INTO plain (id, v) VALUES (NULL, 'n')")
+	var unsafe *UnsafeStatementError
+	if !errors.As(err, &unsafe) {
+		t.Errorf("INTEGER PRIMARY KEY given NULL: %v, want *UnsafeStatementError", err)
+	}
+
+	// GORM's SQLite migrator rebuilding a table, in a transaction.
+	tx, err = db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE TABLE `items__temp` (`id` integer PRIMARY KEY AUTOINCREMENT, `code` text UNIQUE, `at` datetime DEFAULT CURRENT_TIMESTAMP, `r` integer, `extra` text)",
+		"INSERT INTO `items__temp`(`id`,`code`,`at`,`r`) SELECT `id`,`code`,`at`,`r` FROM `items`",
+		"DROP TABLE `items`",
+		"ALTER TABLE `items__temp` RENAME TO `items`",
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	liteConverged(t, db, direct, "items", "plain")
+	var n, stamped int
+	if err := direct[2].QueryRow("SELECT count(*), count(at) FROM items").Scan(&n, &stamped); err != nil || n != 4 || stamped != 4 {
+		t.Fatalf("backend c: %d items, %d stamped, %v", n, stamped, err)
+	}
+}
