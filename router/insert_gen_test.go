@@ -13,8 +13,8 @@ func TestMySQLClock(t *testing.T) {
 	for text, want := range map[string]bool{
 		"UPDATE t SET at = NOW() WHERE id = ?":                true,
 		"INSERT INTO t (a, at) VALUES (?, CURRENT_TIMESTAMP)": true,
-		"SELECT NOW()":                                        false, // runs on one backend
-		"UPDATE t SET a = ? WHERE id = ?":                     false,
+		"SELECT NOW()":                    false, // runs on one backend
+		"UPDATE t SET a = ? WHERE id = ?": false,
 	} {
 		a, err := az.Analyze(text)
 		if err != nil {
