@@ -297,7 +297,7 @@ func TestOptions(t *testing.T) {
 // embedded runs a JetStream server on a loopback port with its store in
 // dir; port and httpPort 0 pick free ones.
 type embedded struct {
-	t          *testing.T
+	t          testing.TB
 	dir        string
 	port, http int
 	syncAlways bool
