@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/calibrated/calibrated/backend"
@@ -99,12 +100,34 @@ func (t *tx) post(ctx context.Context, st *txStmt) {
 // read before the closing statements run on the same connection.
 func (t *tx) queryBuffered(ctx context.Context, st *txStmt) (driver.Rows, error) {
 	if st.p.gen != nil {
-		if _, err := t.execGenerated(ctx, st); err != nil {
-			return nil, err
+		_, ids, err := t.runGenerated(ctx, st)
+		if err != nil || st.p.ret == nil {
+			return &rows{buf: &backend.Buffered{}}, err
 		}
-		return &rows{buf: &backend.Buffered{}}, nil
+		// RETURNING for the rows inserted, in the order of their ids,
+		// which is the order they were inserted in.
+		g := st.p.gen
+		col := "`" + strings.ReplaceAll(g.col, "`", "``") + "`"
+		where := "FALSE"
+		if len(ids) > 0 {
+			list := make([]string, len(ids))
+			for i, id := range ids {
+				list[i] = strconv.FormatInt(id, 10)
+			}
+			where = col + " IN (" + strings.Join(list, ", ") + ")"
+		}
+		q := "SELECT " + st.p.ret.list + " FROM " + myQuote(st.p.a.Tables[0].Name) + " WHERE " + where + " ORDER BY " + col
+		b, err := backend.Buffer(t.atx.QueryContext(ctx, q))
+		if err != nil {
+			return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
+		}
+		return &rows{buf: b}, nil
 	}
-	b, err := backend.Buffer(t.atx.QueryContext(ctx, st.text, namedArgs(st.args)...))
+	text := st.text
+	if st.p.ret != nil {
+		text = st.p.ret.text
+	}
+	b, err := backend.Buffer(t.atx.QueryContext(ctx, text, namedArgs(st.args)...))
 	t.post(ctx, st)
 	if err != nil {
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
@@ -124,6 +147,16 @@ func (t *tx) queryBuffered(ctx context.Context, st *txStmt) (driver.Rows, error)
 // All of it runs behind a savepoint, so a failure part way leaves nothing
 // on the anchor that the ledger does not have.
 func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, error) {
+	res, _, err := t.runGenerated(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// runGenerated is execGenerated; it also returns the ids of the rows
+// inserted, in order.
+func (t *tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, error) {
 	g := st.p.gen
 	fail := func(op string, err error) error {
 		_, _ = t.atx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT calibrated_generated")
@@ -132,7 +165,7 @@ func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, erro
 	}
 	if _, err := t.atx.ExecContext(ctx, "SAVEPOINT calibrated_generated"); err != nil {
 		t.post(ctx, st)
-		return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
+		return result{}, nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
 	}
 	pick := func(idx []int) ([]any, error) {
 		vals := make([]any, len(idx))
@@ -151,28 +184,30 @@ func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, erro
 	}
 	var replay []ledger.Stmt
 	var affected, lastID int64
+	var inserted []int64
 	if !g.split {
 		res, err := t.atx.ExecContext(ctx, st.text, namedArgs(st.args)...)
 		if err != nil {
-			return nil, fail("exec", err)
+			return result{}, nil, fail("exec", err)
 		}
 		first, err1 := res.LastInsertId()
 		rows, err2 := res.RowsAffected()
 		if err1 != nil || err2 != nil || rows != int64(n) || first <= 0 {
-			return nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted %d of %d rows, first id %d: cannot tell the ids it gave (%v, %v)", rows, n, first, err1, err2))
+			return result{}, nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted %d of %d rows, first id %d: cannot tell the ids it gave (%v, %v)", rows, n, first, err1, err2))
 		}
 		inc, err := t.autoIncrement(ctx)
 		if err != nil {
-			return nil, fail("read auto_increment_increment", err)
+			return result{}, nil, fail("read auto_increment_increment", err)
 		}
 		ids := make([]string, n)
 		for i := range ids {
 			ids[i] = strconv.FormatInt(first+int64(i)*inc, 10)
+			inserted = append(inserted, first+int64(i)*inc)
 		}
 		text, idx := g.shape.Text(all, g.col, ids)
 		vals, err := pick(idx)
 		if err != nil {
-			return nil, fail("exec", err)
+			return result{}, nil, fail("exec", err)
 		}
 		replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
 		affected, lastID = rows, first
@@ -181,26 +216,26 @@ func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, erro
 			text, idx := g.shape.Text([]int{r}, "", nil)
 			vals, err := pick(idx)
 			if err != nil {
-				return nil, fail("exec", err)
+				return result{}, nil, fail("exec", err)
 			}
 			res, err := t.atx.ExecContext(ctx, text, vals...)
 			if err != nil {
-				return nil, fail("exec", err)
+				return result{}, nil, fail("exec", err)
 			}
 			rows, err1 := res.RowsAffected()
 			id, err2 := res.LastInsertId()
 			if err1 != nil || err2 != nil {
-				return nil, fail("exec", fmt.Errorf("calibrated: no row count or id from the anchor: %v, %v", err1, err2))
+				return result{}, nil, fail("exec", fmt.Errorf("calibrated: no row count or id from the anchor: %v, %v", err1, err2))
 			}
 			// ON DUPLICATE KEY UPDATE reports 1 for an inserted row, 2 for
 			// an updated one, 0 for one left as it was; IGNORE 1 or 0;
 			// REPLACE 1 or more, always inserting.
-			inserted := id > 0 && (rows == 1 || g.replace && rows > 1)
-			if inserted {
+			if id > 0 && (rows == 1 || g.replace && rows > 1) {
 				text, _ = g.shape.Text([]int{r}, g.col, []string{strconv.FormatInt(id, 10)})
 				if lastID == 0 {
 					lastID = id
 				}
+				inserted = append(inserted, id)
 			}
 			replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
 			affected += rows
@@ -210,7 +245,7 @@ func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, erro
 	t.stmts = append(t.stmts, st.p.pre...)
 	t.stmts = append(t.stmts, replay...)
 	t.stmts = append(t.stmts, st.p.post...)
-	return result{rows: affected, id: lastID, ids: true}, nil
+	return result{rows: affected, id: lastID, ids: true}, inserted, nil
 }
 
 // myIncrements caches each MySQL backend's auto_increment_increment, by its
@@ -234,4 +269,13 @@ func (t *tx) autoIncrement(ctx context.Context) (int64, error) {
 	}
 	myIncrements.Store(t.anchor.DB, n)
 	return n, nil
+}
+
+// myQuote quotes a table name as the router spells it (db.name).
+func myQuote(name string) string {
+	parts := strings.Split(name, ".")
+	for i, p := range parts {
+		parts[i] = "`" + strings.ReplaceAll(p, "`", "``") + "`"
+	}
+	return strings.Join(parts, ".")
 }

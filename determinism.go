@@ -30,6 +30,7 @@ type plan struct {
 	// database: it runs on the anchor first, and the other backends replay
 	// it with the ids the anchor gave (anchorfirst.go).
 	gen *myGenerated
+	ret *myReturning // MariaDB: the RETURNING the anchor answers
 	// lastID is the rowid of the last row a SQLite INSERT with drawn ids
 	// inserts, as LastInsertId reports it.
 	lastID int64
@@ -39,7 +40,7 @@ type plan struct {
 // ledger: it takes generated ids from the anchor's execution, or it resets
 // session state after the statement (so the statement's own row count is
 // the anchor's, not the ledger entry's last statement's).
-func (p *plan) anchorFirst() bool { return p.gen != nil || len(p.post) > 0 }
+func (p *plan) anchorFirst() bool { return p.gen != nil || p.ret != nil || len(p.post) > 0 }
 
 // stmts returns the ledger statements of p; query asks for the rows of the main one.
 func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {

@@ -28,6 +28,15 @@ type myGenerated struct {
 	replace bool // REPLACE: every row is inserted
 }
 
+// myReturning is a MariaDB write with RETURNING: the anchor runs it (or,
+// when it takes ids from the anchor, answers it with a SELECT of the rows
+// it inserted), and the ledger holds it without its RETURNING clause, which
+// the other backends would answer with rows nobody reads.
+type myReturning struct {
+	text string // the statement as the application sent it
+	list string // what follows RETURNING
+}
+
 // fixMySQL makes a MySQL write deterministic or refuses it:
 //   - a write that reads the clock (NOW(), CURRENT_TIMESTAMP …, a column
 //     default of CURRENT_TIMESTAMP, an ON UPDATE CURRENT_TIMESTAMP column
@@ -38,6 +47,20 @@ type myGenerated struct {
 //   - other volatile defaults (UUID(), RAND()) left to the database, and
 //     AUTO_INCREMENT columns given NULL or 0, are refused.
 func (e *engine) fixMySQL(ctx context.Context, p *plan) error {
+	if p.a.Returning && p.a.Kind == router.Write {
+		// MariaDB's RETURNING: the anchor answers it, the ledger holds the
+		// statement without it.
+		stripped, list, ok := router.MySQLReturning(p.a.Text)
+		if !ok {
+			return unsafe(p.a, "RETURNING", "could not be separated from the statement", "read the rows with a SELECT after the write")
+		}
+		sa, err := e.an.Analyze(stripped)
+		if err != nil {
+			return err
+		}
+		p.ret = &myReturning{text: p.a.Text, list: list}
+		p.a = sa
+	}
 	a := p.a
 	clock := a.Clock
 	var gen *backend.Generated

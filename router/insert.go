@@ -301,3 +301,66 @@ func skipMySpace(text string, i int) int {
 	}
 	return i
 }
+
+// MySQLReturning splits a MariaDB INSERT, REPLACE or DELETE … RETURNING
+// into the statement without its RETURNING clause and the RETURNING list;
+// ok is false for any other text, and for a list with placeholders.
+func MySQLReturning(text string) (stripped, list string, ok bool) {
+	at := myReturningAt(text)
+	if at <= 0 {
+		return "", "", false
+	}
+	return strings.TrimRight(text[:at], " \t\r\n"), strings.TrimSpace(text[at+len("RETURNING"):]), true
+}
+
+// myReturningAt returns the offset of the top-level RETURNING keyword of
+// text, or -1; also -1 when what follows it holds a placeholder, which
+// would be numbered after the statement's own.
+func myReturningAt(text string) int {
+	depth := 0
+	for i := 0; i < len(text); {
+		switch c := text[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			i = skipMyQuoted(text, i)
+			continue
+		case c == '#' || c == '-' && strings.HasPrefix(text[i:], "--") || c == '/' && strings.HasPrefix(text[i:], "/*"):
+			i = skipMyComment(text, i)
+			continue
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case depth == 0 && c|0x20 == 'r' && (i == 0 || !identByte(text[i-1])):
+			j := i
+			for j < len(text) && identByte(text[j]) {
+				j++
+			}
+			if strings.EqualFold(text[i:j], "RETURNING") {
+				for k := j; k < len(text); {
+					switch text[k] {
+					case '\'', '"', '`':
+						k = skipMyQuoted(text, k)
+						continue
+					case '?':
+						return -1
+					}
+					k++
+				}
+				return i
+			}
+			i = j
+			continue
+		}
+		i++
+	}
+	return -1
+}
+
+// returnable reports whether s is a statement MariaDB gives RETURNING to.
+func returnable(s ast.StmtNode) bool {
+	switch s.(type) {
+	case *ast.InsertStmt, *ast.DeleteStmt:
+		return true
+	}
+	return false
+}

@@ -84,3 +84,24 @@ func TestParseSQLiteInsertSelect(t *testing.T) {
 		}
 	}
 }
+
+func TestMySQLReturning(t *testing.T) {
+	az, err := NewAnalyzer("mysql", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "INSERT INTO `users` (`name`,`email`) VALUES (?,?) RETURNING `id`"
+	a, err := az.Analyze(text)
+	if err != nil || a.Kind != Write || !a.Returning || a.NumParams != 2 || a.Text != text {
+		t.Fatalf("%+v, %v", a, err)
+	}
+	stripped, list, ok := MySQLReturning(text)
+	if !ok || stripped != "INSERT INTO `users` (`name`,`email`) VALUES (?,?)" || list != "`id`" {
+		t.Fatalf("%q, %q, %v", stripped, list, ok)
+	}
+	for _, bad := range []string{"INSERT INTO t (a) VALUES (1) RETURNING a + ?", "SELECT 1 RETURNING x", "UPDATE t SET a = 1 RETURNING a"} {
+		if _, err := az.Analyze(bad); err == nil {
+			t.Errorf("%q analysed", bad)
+		}
+	}
+}

@@ -74,6 +74,19 @@ func parseMySQL(text string) (a *Analysis, err error) {
 		p = tidb.New()
 	}
 	stmts, ok, err := myParse(p, src)
+	returning := false
+	if err != nil && ok {
+		// MariaDB's INSERT/REPLACE/DELETE … RETURNING, which the TiDB
+		// parser rejects: the statement without its RETURNING list is
+		// analysed, and reported as Returning.
+		if at := myReturningAt(src); at > 0 {
+			s2, ok2, err2 := myParse(p, src[:at])
+			ok = ok2
+			if ok2 && err2 == nil && len(s2) == 1 && returnable(s2[0]) {
+				stmts, err, returning = s2, nil, true
+			}
+		}
+	}
 	if ok {
 		// The statements live in the parser's buffers until its next use.
 		defer myParsers.Put(p)
@@ -95,6 +108,7 @@ func parseMySQL(text string) (a *Analysis, err error) {
 	}
 	w.finish(a)
 	a.Clock = w.clock
+	a.Returning = a.Returning || returning
 	a.NumParams = len(w.markers)
 	if w.unsafe != nil {
 		a.rewriteErr = w.unsafe
