@@ -94,6 +94,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		var res driver.Result
 		err := e.onAnchor("exec", func(b *backend.Backend) (err error) {
 			res, err = b.DB.ExecContext(ctx, query, namedArgs(args)...)
+			if err == nil && a.Kind == router.DDL {
+				b.SchemaChanged() // DDL the ledger does not order
+			}
 			return err
 		})
 		return res, err
@@ -110,6 +113,10 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		}
 		defer e.done(b)
 		res, err := b.DB.ExecContext(ctx, query, namedArgs(args)...)
+		if backend.Replan(err) {
+			stale(b)
+			res, err = b.DB.ExecContext(ctx, query, namedArgs(args)...)
+		}
 		if err != nil {
 			return nil, &BackendError{Backend: b.Name, Op: "exec", Err: err}
 		}
@@ -198,7 +205,13 @@ func (e *engine) onAnchor(op string, f func(*backend.Backend) error) error {
 	if err != nil {
 		return err
 	}
-	if err := f(a); err != nil {
+	err = f(a)
+	if backend.Replan(err) {
+		// Refused before it ran, so safe to run again (see stale).
+		stale(a)
+		err = f(a)
+	}
+	if err != nil {
 		e.failed(a.Name, err)
 		return &BackendError{Backend: a.Name, Op: op, Err: err}
 	}

@@ -168,7 +168,8 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	}()
 	names := make([]string, len(cfg.Backends))
 	for i, bc := range cfg.Backends {
-		db, err := openBackend(cfg, bc)
+		b := &backend.Backend{Name: bc.Name, Dialect: bc.Dialect}
+		db, err := openBackend(cfg, bc, b)
 		if err != nil {
 			return nil, &BackendError{Backend: bc.Name, Op: "open", Err: err}
 		}
@@ -177,7 +178,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 		// concurrency every read beyond the second would open (and the
 		// server fork) a new connection and close it afterwards.
 		db.SetMaxIdleConns(backendIdleConns)
-		b := &backend.Backend{Name: bc.Name, Dialect: bc.Dialect, DB: db}
+		b.DB = db
 		e.backends = append(e.backends, b)
 		e.byName[bc.Name] = b
 		e.inflight[bc.Name] = new(counter)
@@ -345,13 +346,18 @@ func (e *engine) close() error {
 	return errors.Join(errs...)
 }
 
-// openBackend opens one backend's database/sql handle: through the
-// config's Opener if it has one, else through the backend's driver.
-func openBackend(cfg *Config, b Backend) (*sql.DB, error) {
+// openBackend opens the database/sql handle of be, configured as b:
+// through the config's Opener if it has one, else through the backend's
+// driver. pgx connections forget their prepared statements after be
+// applies DDL ([backend.OpenPgx]); lib/pq and go-sql-driver/mysql prepare
+// a statement for each query and keep none.
+func openBackend(cfg *Config, b Backend, be *backend.Backend) (*sql.DB, error) {
 	if cfg.Opener != nil {
 		return cfg.Opener(b)
 	}
 	switch b.Driver {
+	case "pgx":
+		return backend.OpenPgx(b.DSN, be)
 	case "pq":
 		return sql.Open("postgres", b.DSN) // lib/pq's name
 	case "sqlite":

@@ -124,6 +124,7 @@ func (e *engine) read(ctx context.Context, a *router.Analysis, query string, arg
 		return nil, err
 	}
 	var avoid []string
+	replanned := false
 	for {
 		b, err := e.readBackend(ctx, keys, avoid...)
 		if err != nil {
@@ -134,6 +135,11 @@ func (e *engine) read(ctx context.Context, a *router.Analysis, query string, arg
 			return newRows(r, func() { e.done(b) }), nil
 		}
 		e.done(b)
+		if backend.Replan(err) && !replanned && ctx.Err() == nil {
+			replanned = true
+			stale(b)
+			continue
+		}
 		if !backend.ConnError(err) || ctx.Err() != nil {
 			return nil, &BackendError{Backend: b.Name, Op: "query", Err: err}
 		}
@@ -150,6 +156,13 @@ func (e *engine) read(ctx context.Context, a *router.Analysis, query string, arg
 		}
 	}
 }
+
+// stale is called when b said a statement it had prepared no longer fits
+// its schema: DDL the driver did not order (on a private table, or from
+// outside) changed it. Every connection of b forgets its prepared
+// statements before its next use, and the statement, which the backend
+// refused before running it, is retried once.
+func stale(b *backend.Backend) { b.SchemaChanged() }
 
 // readKeys binds a read's keys; an unanalysed read (a == nil) waits for
 // nothing to be pending.

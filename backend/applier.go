@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/calibrated/calibrated/ledger"
@@ -21,6 +22,8 @@ type Backend struct {
 	Name    string
 	Dialect string // "postgres"
 	DB      *sql.DB
+
+	schema atomic.Uint64 // DDL entries applied here; see SchemaChanged
 }
 
 // AppliedTable is where each backend records the entries it has applied,
@@ -88,6 +91,7 @@ func (a *Applier) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		jobs, ddl := cutAfterDDL(jobs)
 		res, err := a.apply(ctx, jobs)
 		if a.Health != nil && ctx.Err() == nil {
 			a.Health(err)
@@ -96,11 +100,22 @@ func (a *Applier) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if Replan(err) {
+				// DDL this applier did not see (on a private table, or
+				// from outside) made a prepared statement stale: every
+				// connection forgets its statements before the retry.
+				a.B.SchemaChanged()
+			}
 			a.logger().Warn("calibrated: apply failed; retrying", "backend", a.B.Name, "seq", jobs[0].Seq, "err", err)
 			if !sleep(ctx, a.retry()) {
 				return ctx.Err()
 			}
 			continue
+		}
+		if ddl {
+			// Before the report lets reads of the DDL's keys go ahead:
+			// they must find every connection ready to plan afresh.
+			a.B.SchemaChanged()
 		}
 		if a.AfterCommit != nil {
 			if err := a.AfterCommit(); err != nil {
@@ -114,6 +129,21 @@ func (a *Applier) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// cutAfterDDL ends the batch after its first entry that takes every key
+// (DDL), and reports whether the batch now ends with one. The entries
+// after it run in the next batch, on a connection that has forgotten the
+// statements it prepared before the schema changed.
+func cutAfterDDL(jobs []*ledger.Job) ([]*ledger.Job, bool) {
+	for i, j := range jobs {
+		for _, k := range j.Keys {
+			if k.IsAll() {
+				return jobs[:i+1], true
+			}
+		}
+	}
+	return jobs, false
 }
 
 // ready cuts the batch before the first job whose anchor transaction is
@@ -344,8 +374,8 @@ func (a *Applier) mark(ctx context.Context, tx *sql.Tx, jobs []*ledger.Job) (map
 // statement outcomes: the batch is retried.
 func sqlState(err error) (string, bool) {
 	st, ok := SQLState(err)
-	if !ok {
-		return "", false
+	if !ok || Replan(err) {
+		return st, false // a stale prepared statement: retried, not an outcome
 	}
 	if strings.HasPrefix(st, "08") || strings.HasPrefix(st, "57") || strings.HasPrefix(st, "53") {
 		return st, false
