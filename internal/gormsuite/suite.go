@@ -49,12 +49,14 @@ type User struct {
 // TableName implements GORM's Tabler.
 func (User) TableName() string { return "users" }
 
-// UserV2 is User after a migration: a longer name and a new column.
+// UserV2 is User after a migration: a longer name, a fractional age (on
+// SQLite, GORM rebuilds the table to change a column's type) and a new
+// column.
 type UserV2 struct {
 	ID        uint64  `gorm:"primaryKey"`
 	Name      string  `gorm:"size:200;not null"`
 	Email     *string `gorm:"size:191;uniqueIndex"`
-	Age       int
+	Age       float64
 	Nickname  string `gorm:"size:50"`
 	CreatedAt time.Time
 	UpdatedAt time.Time
