@@ -69,31 +69,33 @@ func BenchmarkAppend(b *testing.B) {
 			defer l.Close()
 			benchAppend(b, l, n)
 		})
-		b.Run(fmt.Sprintf("nats-sync-always/appenders=%d", n), func(b *testing.B) {
-			e := &embedded{t: b, dir: b.TempDir(), syncAlways: true}
-			e.start()
-			defer e.stop()
-			l, err := Open(context.Background(), e.url()+"/B?monitor="+e.monitor())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			benchAppend(b, l, n)
-		})
-		b.Run(fmt.Sprintf("nats-shared/appenders=%d", n), func(b *testing.B) {
-			srv := dbtest.NATS(b)
-			name := dbtest.Name("calibrated_bench_")
-			l, err := Open(context.Background(), srv+"/"+name+"?durability=relaxed")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				_ = l.js.DeleteStream(ctx, name)
-				l.Close()
-			}()
-			benchAppend(b, l, n)
-		})
+		for _, m := range []struct{ name, query string }{{"", ""}, {"-packed", "&group=256"}} {
+			b.Run(fmt.Sprintf("nats-sync-always%s/appenders=%d", m.name, n), func(b *testing.B) {
+				e := &embedded{t: b, dir: b.TempDir(), syncAlways: true}
+				e.start()
+				defer e.stop()
+				l, err := Open(context.Background(), e.url()+"/B?monitor="+e.monitor()+m.query)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer l.Close()
+				benchAppend(b, l, n)
+			})
+			b.Run(fmt.Sprintf("nats-shared%s/appenders=%d", m.name, n), func(b *testing.B) {
+				srv := dbtest.NATS(b)
+				name := dbtest.Name("calibrated_bench_")
+				l, err := Open(context.Background(), srv+"/"+name+"?durability=relaxed"+m.query)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					_ = l.js.DeleteStream(ctx, name)
+					l.Close()
+				}()
+				benchAppend(b, l, n)
+			})
+		}
 	}
 }

@@ -31,16 +31,25 @@ const (
 // after every error from where it stopped. Next is not safe for concurrent
 // use; Close may be called while Next waits.
 type cursor struct {
-	l     *Log
-	mu    sync.Mutex    // held by Next
-	stop  chan struct{} // closed by Close
-	once  sync.Once
-	next  ledger.Seq // the Seq Next returns
-	seen  ledger.Seq // the last Seq delivered, 0 before the first
-	cons  jetstream.Consumer
-	batch jetstream.MessageBatch
-	fails int   // pull requests in a row that ended in an error
-	err   error // a broken history: returned for ever
+	l          *Log
+	mu         sync.Mutex    // held by Next
+	stop       chan struct{} // closed by Close
+	once       sync.Once
+	next       ledger.Seq // the Seq Next returns
+	seen       ledger.Seq // the last Seq delivered, 0 before the first
+	streamNext uint64     // the stream sequence the next consumer starts at
+	seenStream uint64     // the last stream sequence taken
+	pend       []pending  // taken from a message, not yet delivered
+	cons       jetstream.Consumer
+	batch      jetstream.MessageBatch
+	fails      int   // pull requests in a row that ended in an error
+	err        error // a broken history: returned for ever
+}
+
+// pending is an event taken from a message.
+type pending struct {
+	seq ledger.Seq
+	rec []byte
 }
 
 // open makes a consumer from c.next, then checks that the stream is still
@@ -56,7 +65,7 @@ func (c *cursor) open(ctx context.Context) error {
 	cons, err := c.l.stream.CreateConsumer(rctx, jetstream.ConsumerConfig{
 		Description:       "calibrated ledger cursor",
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       uint64(c.next),
+		OptStartSeq:       c.streamNext,
 		AckPolicy:         jetstream.AckNonePolicy,
 		ReplayPolicy:      jetstream.ReplayInstantPolicy,
 		InactiveThreshold: idleConsumer,
@@ -79,9 +88,9 @@ func (c *cursor) open(ctx context.Context) error {
 		c.drop()
 		return c.broken(err)
 	}
-	if last := ledger.Seq(info.State.LastSeq); last < c.seen {
+	if last := info.State.LastSeq; last < c.seenStream {
 		return c.broken(&ledger.HistoryError{Log: c.l.name, Expected: c.next,
-			What: fmt.Sprintf("stream %s rewound: its last sequence is %d, and %d was read from it", c.l.name, last, c.seen)})
+			What: fmt.Sprintf("stream %s rewound: its last sequence is %d, and %d was read from it", c.l.name, last, c.seenStream)})
 	}
 	return nil
 }
@@ -124,6 +133,18 @@ func (c *cursor) Next(ctx context.Context) (ledger.Seq, *ledger.Event, error) {
 		return 0, nil, c.err
 	}
 	for {
+		if len(c.pend) > 0 {
+			e := c.pend[0]
+			c.pend = c.pend[1:]
+			ev, err := ledger.DecodeEvent(e.rec)
+			if err != nil {
+				c.err = fmt.Errorf("calibrated: ledger %s: entry %d: %w", c.l.name, e.seq, err)
+				c.drop()
+				return 0, nil, c.err
+			}
+			c.seen, c.next = e.seq, e.seq+1
+			return e.seq, ev, nil
+		}
 		if err := ctx.Err(); err != nil {
 			return 0, nil, err
 		}
@@ -174,8 +195,8 @@ func (c *cursor) Next(ctx context.Context) (ledger.Seq, *ledger.Event, error) {
 				continue
 			}
 			c.fails = 0
-			if s, ev, err := c.deliver(m); s != 0 || err != nil {
-				return s, ev, err
+			if err := c.take(m); err != nil {
+				return 0, nil, err
 			}
 		case <-ctx.Done():
 			return 0, nil, ctx.Err()
@@ -198,42 +219,57 @@ func (c *cursor) isClosed() bool {
 	}
 }
 
-// deliver checks that m is the message at c.next and decodes it. It
-// returns 0 and no error for a message to skip: the server starts a
-// consumer asked to start past the tail at the tail, so a cursor reading
-// from there skips what comes before its position.
-func (c *cursor) deliver(m jetstream.Msg) (ledger.Seq, *ledger.Event, error) {
+// take checks that m holds the events from c.next on, and queues them.
+// It skips a message wholly before c.next that comes before anything was
+// delivered: a cursor reading from past the tail gets a consumer that
+// starts at the tail, and a packed message can hold positions before the
+// first one asked for.
+func (c *cursor) take(m jetstream.Msg) error {
 	md, err := m.Metadata()
 	if err != nil {
-		return 0, nil, c.l.fail("read", err)
+		return c.l.fail("read", err)
 	}
-	got := ledger.Seq(md.Sequence.Stream)
-	if got < c.next && got > c.seen {
-		return 0, nil, nil
-	}
-	if got != c.next {
-		what := fmt.Sprintf("stream %s skips from %d to %d: messages deleted", c.l.name, c.next-1, got)
-		if got < c.next {
-			what = fmt.Sprintf("stream %s went back from %d to %d: rewound or recreated", c.l.name, c.next-1, got)
+	var first ledger.Seq
+	var recs [][]byte
+	if c.l.pack != nil {
+		var n int
+		first, n, err = packHeader(m.Headers())
+		if err == nil {
+			recs, err = unpack(m.Data(), n)
 		}
-		if _, ierr := c.l.info(context.Background(), c.next); errors.Is(ierr, ledger.ErrHistory) {
-			var h *ledger.HistoryError
-			if errors.As(ierr, &h) {
-				what += "; " + h.What
-			}
+		if err != nil {
+			c.err = fmt.Errorf("calibrated: ledger %s: message %d: %w", c.l.name, md.Sequence.Stream, err)
+			c.drop()
+			return c.err
 		}
-		c.err = &ledger.HistoryError{Log: c.l.name, Expected: c.next, Got: got, What: what}
-		c.drop()
-		return 0, nil, c.err
+	} else {
+		first, recs = ledger.Seq(md.Sequence.Stream), [][]byte{m.Data()}
 	}
-	ev, err := ledger.DecodeEvent(m.Data())
-	if err != nil {
-		c.err = fmt.Errorf("calibrated: ledger %s: entry %d: %w", c.l.name, got, err)
-		c.drop()
-		return 0, nil, c.err
+	c.streamNext, c.seenStream = md.Sequence.Stream+1, md.Sequence.Stream
+	last := first + ledger.Seq(len(recs)) - 1
+	var what string
+	switch {
+	case first > c.next:
+		what = fmt.Sprintf("stream %s skips from %d to %d: messages deleted", c.l.name, c.next-1, first)
+	case c.seen >= first:
+		what = fmt.Sprintf("stream %s went back from %d to %d: rewound or recreated", c.l.name, c.seen, first)
+	case last < c.next:
+		return nil
+	default:
+		for i, r := range recs[c.next-first:] {
+			c.pend = append(c.pend, pending{c.next + ledger.Seq(i), r})
+		}
+		return nil
 	}
-	c.seen, c.next = got, got+1
-	return got, ev, nil
+	if _, ierr := c.l.info(context.Background(), c.next); errors.Is(ierr, ledger.ErrHistory) {
+		var h *ledger.HistoryError
+		if errors.As(ierr, &h) {
+			what += "; " + h.What
+		}
+	}
+	c.err = &ledger.HistoryError{Log: c.l.name, Expected: c.next, Got: first, What: what}
+	c.drop()
+	return c.err
 }
 
 // Close implements [ledger.Cursor]. It deletes the cursor's consumer.

@@ -47,8 +47,14 @@ func TestRefusedDefaultSync(t *testing.T) {
 // starts it again on the same store: every acknowledged append is there
 // once, at the position Append returned, and nothing else is twice.
 func TestSyncAlwaysRestart(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testSyncAlwaysRestart(t, m.query) })
+	}
+}
+
+func testSyncAlwaysRestart(t *testing.T, query string) {
 	e := runEmbedded(t, true)
-	l := openLog(t, e.url()+"/L?monitor="+e.monitor())
+	l := openLog(t, e.url()+"/L?monitor="+e.monitor()+query)
 
 	type rec struct {
 		origin string

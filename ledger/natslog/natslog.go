@@ -17,6 +17,21 @@
 // dense, but it lets one append through at a time and makes concurrent
 // appenders retry each other's conflicts.)
 //
+// # Group commit
+//
+// On a server that syncs every write, one event per message costs one
+// fsync per Append. A stream created with [GroupCommit] (group=N) is
+// packed instead: one writer per Log sends the events of the Appends that
+// arrived while its previous message was on its way as one message of up
+// to N events, whose header carries its first position. Such a message is
+// published with Nats-Expected-Last-Sequence, so that positions stay dense
+// when several processes append: the loser of a race reads the winner's
+// message and tries again after it. Positions are then no longer stream
+// sequences; Read finds a position's message by binary search over the
+// messages' headers, and Tail reads the last message's header (with the
+// stream's info, to check its identity, in parallel). The format is fixed
+// when the stream is created (its description says "packed").
+//
 // # Durability
 //
 // Append returns once the server acknowledged the message. That is only as
@@ -54,6 +69,7 @@
 package natslog
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -91,6 +107,8 @@ type Option func(*config) error
 type config struct {
 	replicas    int
 	replicasSet bool
+	group       int // events per message at most; 0: one
+	groupSet    bool
 	relaxed     bool
 	monitor     string
 	timeout     time.Duration
@@ -105,6 +123,23 @@ func Replicas(n int) Option {
 			return fmt.Errorf(`calibrated: wrong value for "replicas": %d; supported: 1 to 5`, n)
 		}
 		c.replicas, c.replicasSet = n, true
+		return nil
+	}
+}
+
+// GroupCommit makes a stream that Open creates hold up to n events per
+// message (group=N; default 0, one event per message): the events of
+// Appends that arrive while the previous message is on its way go out
+// together, with one acknowledgement and, on a server that syncs every
+// write, one fsync. The format is the stream's, chosen when it is created;
+// Open of an existing stream follows it, and refuses a group option that
+// contradicts it.
+func GroupCommit(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > 4096 {
+			return fmt.Errorf(`calibrated: wrong value for "group": %d; supported: 0 (one event per message) to 4096`, n)
+		}
+		c.group, c.groupSet = n, true
 		return nil
 	}
 }
@@ -161,6 +196,7 @@ type Log struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	stream  jetstream.Stream
+	pack    *packer // for a packed stream
 
 	msgID string        // this Log's prefix of message ids
 	msgs  atomic.Uint64 // appends so far, the suffix
@@ -192,6 +228,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Log, error) {
 		nats.ReconnectWait(100 * time.Millisecond),
 		nats.PingInterval(5 * time.Second),
 		nats.MaxPingsOutstanding(2),
+		// The default prints to stderr; errors reach the callers anyway.
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}),
 	}, cfg.natsOpts...)
 	nc, err := nats.Connect(servers, nopts...)
 	if err != nil {
@@ -227,6 +265,9 @@ func open(ctx context.Context, nc *nats.Conn, name string, cfg config) (*Log, er
 		Replicas:    cfg.replicas,
 		Duplicates:  2 * time.Minute,
 	}
+	if cfg.group > 0 {
+		want.Description = packedDescription
+	}
 	stream, err := js.Stream(rctx, name)
 	var info *jetstream.StreamInfo
 	switch {
@@ -257,8 +298,16 @@ func open(ctx context.Context, nc *nats.Conn, name string, cfg config) (*Log, er
 	default:
 		return nil, l.fail("open stream", err)
 	}
+	packed := info.Config.Description == packedDescription
+	if cfg.groupSet && packed != (cfg.group > 0) {
+		return nil, fmt.Errorf("calibrated: ledger %s: the stream holds %s per message, and group=%d asks otherwise; drop the option or use another stream",
+			name, map[bool]string{true: "several events", false: "one event"}[packed], cfg.group)
+	}
 	l.stream = stream
 	l.created = info.Created
+	if packed {
+		l.pack = newPacker(l, cmp.Or(cfg.group, 256))
+	}
 	l.id = "nats-" + name + "-" + strconv.FormatInt(info.Created.UnixNano(), 36)
 	return l, nil
 }
@@ -292,6 +341,12 @@ func parseURL(raw string) (servers, name string, opts []Option, err error) {
 				return "", "", nil, fmt.Errorf(`calibrated: wrong value for "replicas": %q; supported: 1 to 5`, v)
 			}
 			opts = append(opts, Replicas(n))
+		case "group":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return "", "", nil, fmt.Errorf(`calibrated: wrong value for "group": %q; supported: 0 (one event per message) to 4096`, v)
+			}
+			opts = append(opts, GroupCommit(n))
 		case "durability":
 			switch v {
 			case "strict":
@@ -309,7 +364,7 @@ func parseURL(raw string) (servers, name string, opts []Option, err error) {
 			}
 			opts = append(opts, Timeout(d))
 		default:
-			return "", "", nil, fmt.Errorf("calibrated: unknown NATS ledger option %q; supported: replicas, durability, monitor, timeout", k)
+			return "", "", nil, fmt.Errorf("calibrated: unknown NATS ledger option %q; supported: replicas, group, durability, monitor, timeout", k)
 		}
 	}
 	return strings.Join(hosts, ","), name, opts, nil
@@ -445,8 +500,11 @@ func (l *Log) ready(op string) error {
 	return nil
 }
 
-// Append implements [ledger.Log]. It returns the event's stream sequence
-// once the server acknowledged it.
+// Append implements [ledger.Log]. It returns the event's position once the
+// server acknowledged its message. Append to a stream deleted and created
+// anew under the same name is not refused (an acknowledgement does not say
+// which stream took it), but every cursor and Tail of this Log stop there
+// with a [*ledger.HistoryError], so nothing is applied from it.
 func (l *Log) Append(ctx context.Context, ev *ledger.Event) (ledger.Seq, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -458,8 +516,11 @@ func (l *Log) Append(ctx context.Context, ev *ledger.Event) (ledger.Seq, error) 
 	if err != nil {
 		return 0, err
 	}
-	if max := l.nc.MaxPayload(); int64(len(p)) > max-1024 {
-		return 0, fmt.Errorf("calibrated: ledger %s: event of %d bytes; the server's max_payload allows %d", l.name, len(p), max-1024)
+	if max := l.nc.MaxPayload(); int64(len(p)) > max-4096 {
+		return 0, fmt.Errorf("calibrated: ledger %s: event of %d bytes; the server's max_payload allows %d", l.name, len(p), max-4096)
+	}
+	if l.pack != nil {
+		return l.appendPacked(ctx, p)
 	}
 	id := l.msgID + strconv.FormatUint(l.msgs.Add(1), 36)
 	rctx, cancel := l.bound(ctx)
@@ -479,12 +540,43 @@ func (l *Log) Append(ctx context.Context, ev *ledger.Event) (ledger.Seq, error) 
 	return ledger.Seq(ack.Sequence), nil
 }
 
+// appendPacked queues p for the packer and waits for its message.
+func (l *Log) appendPacked(ctx context.Context, p []byte) (ledger.Seq, error) {
+	b, i, err := l.pack.add(p)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-b.done:
+	case <-ctx.Done(): // the event may still be appended
+		return 0, ctx.Err()
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.first + ledger.Seq(i), nil
+}
+
 // Tail implements [ledger.Log]: the stream's last sequence, read from the
 // server (one round trip), after checking that the stream is still the one
 // Open found.
 func (l *Log) Tail(ctx context.Context) (ledger.Seq, error) {
 	if err := l.ready("tail"); err != nil {
 		return 0, err
+	}
+	if l.pack != nil {
+		// The last message's header says the last position; the stream's
+		// info, asked for at the same time, its identity.
+		ierr := make(chan error, 1)
+		go func() {
+			_, err := l.info(ctx, 0)
+			ierr <- err
+		}()
+		s, _, err := l.lastPacked(ctx)
+		if err := <-ierr; err != nil {
+			return 0, err
+		}
+		return s, err
 	}
 	info, err := l.info(ctx, 0)
 	if err != nil {
@@ -518,7 +610,15 @@ func (l *Log) info(ctx context.Context, at ledger.Seq) (*jetstream.StreamInfo, e
 // Read implements [ledger.Log]. from 0 reads from the start, as 1 does. The
 // cursor holds a consumer on the server: Close it when done.
 func (l *Log) Read(ctx context.Context, from ledger.Seq) (ledger.Cursor, error) {
-	c := &cursor{l: l, next: max(from, 1), stop: make(chan struct{})}
+	from = max(from, 1)
+	c := &cursor{l: l, next: from, streamNext: uint64(from), stop: make(chan struct{})}
+	if l.pack != nil {
+		s, err := l.findPacked(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		c.streamNext = s
+	}
 	if err := c.open(ctx); err != nil {
 		return nil, err
 	}
@@ -529,6 +629,9 @@ func (l *Log) Read(ctx context.Context, from ledger.Seq) (ledger.Cursor, error) 
 // waiting cursors with [ledger.ErrClosed].
 func (l *Log) Close() error {
 	l.closeOnce.Do(func() {
+		if l.pack != nil {
+			l.pack.close() // after the message on its way, within the timeout
+		}
 		close(l.done)
 		l.nc.Close()
 	})

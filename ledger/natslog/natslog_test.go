@@ -73,16 +73,29 @@ func openLog(t *testing.T, rawURL string, opts ...Option) *Log {
 	return l
 }
 
+// modes are the stream formats: one event per message, and packed.
+var modes = []struct{ name, query string }{{"direct", ""}, {"packed", "&group=64"}}
+
 // The shared server syncs every two minutes, so its tests are relaxed.
 func TestLog(t *testing.T) {
 	srv := dbtest.NATS(t)
-	ledgertest.Run(t, func(t *testing.T) ledger.Log {
-		name := cleanName(t, srv, dbtest.Name("calibrated_test_"))
-		return openLog(t, srv+"/"+name+"?durability=relaxed")
-	})
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			ledgertest.Run(t, func(t *testing.T) ledger.Log {
+				name := cleanName(t, srv, dbtest.Name("calibrated_test_"))
+				return openLog(t, srv+"/"+name+"?durability=relaxed"+m.query)
+			})
+		})
+	}
 }
 
 func TestDurable(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testDurable(t, m.query) })
+	}
+}
+
+func testDurable(t *testing.T, query string) {
 	srv := dbtest.NATS(t)
 	prefix := dbtest.Name("calibrated_test_")
 	var mu sync.Mutex
@@ -96,7 +109,7 @@ func TestDurable(t *testing.T) {
 			cleanName(t, srv, name)
 		}
 		mu.Unlock()
-		return openLog(t, srv+"/"+name+"?durability=relaxed")
+		return openLog(t, srv+"/"+name+"?durability=relaxed"+query)
 	})
 }
 
@@ -149,8 +162,14 @@ func broken(t *testing.T, cur ledger.Cursor, words ...string) {
 // before it and stops there, whether it reads the gap from the history or
 // meets it at the tail.
 func TestGap(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testGap(t, m.query) })
+	}
+}
+
+func testGap(t *testing.T, query string) {
 	srv, name := shared(t)
-	l := openLog(t, srv+"/"+name+"?durability=relaxed")
+	l := openLog(t, srv+"/"+name+"?durability=relaxed"+query)
 	appendN(t, l, 1, 5)
 	js := admin(t, srv)
 	st, err := js.Stream(bg(), name)
@@ -181,8 +200,14 @@ func TestGap(t *testing.T) {
 // TestRecreated deletes the stream and creates it again under the same
 // name, with new messages: cursors stop, Tail and Read refuse it.
 func TestRecreated(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testRecreated(t, m.query) })
+	}
+}
+
+func testRecreated(t *testing.T, query string) {
 	srv, name := shared(t)
-	l := openLog(t, srv+"/"+name+"?durability=relaxed")
+	l := openLog(t, srv+"/"+name+"?durability=relaxed"+query)
 	appendN(t, l, 1, 3)
 	cur, err := l.Read(bg(), 1)
 	if err != nil {
