@@ -173,6 +173,7 @@ func newUUID() string {
 type insertRewrite struct {
 	text string
 	gen  []backend.Generated
+	rows int // rows inserted, when the analysis lists none (DEFAULT VALUES: 1)
 	my   *myGenerated // MySQL: how to run it on the anchor first
 	lite *liteRewrite // SQLite: the INSERT with its generated columns set
 }
@@ -213,6 +214,9 @@ func (e *engine) fixGenerated(ctx context.Context, p *plan) error {
 		return err
 	}
 	rows := len(p.a.Tables[0].InsertRows)
+	if rw.rows > 0 {
+		rows = rw.rows
+	}
 	exprs := make([]string, len(rw.gen))
 	for i, g := range rw.gen {
 		exprs[i] = "(" + g.Expr + ")::text"
@@ -308,6 +312,12 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	}
 	var rw *insertRewrite
 	if len(gen) > 0 {
+		if rw, ok, err := e.defaultValues(a, gen); err != nil || ok {
+			if ok {
+				e.rewrites.put(a.Text, rw)
+			}
+			return rw, err
+		}
 		if t.InsertCols == nil || t.InsertRows == nil {
 			return nil, unsafe(a, fmt.Sprintf("column %s.%s (default %s)", t.Name, gen[0].Column, gen[0].Expr),
 				"would be generated separately on every backend",
@@ -339,6 +349,29 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	}
 	e.rewrites.put(a.Text, rw)
 	return rw, nil
+}
+
+// defaultValues rewrites a PostgreSQL INSERT … DEFAULT VALUES into one
+// that sets its generated columns, like an INSERT … VALUES of one row.
+func (e *engine) defaultValues(a *router.Analysis, gen []backend.Generated) (*insertRewrite, bool, error) {
+	t := a.Tables[0]
+	if e.cfg.Dialect() != "postgres" || t.InsertCols != nil || t.InsertRows != nil {
+		return nil, false, nil
+	}
+	cols, types := make([]string, len(gen)), make([]string, len(gen))
+	always := false
+	for i, g := range gen {
+		if g.Rowid {
+			return nil, false, nil
+		}
+		cols[i], types[i] = g.Name, g.Type
+		always = always || g.Always
+	}
+	text, ok, err := router.AddDefaultValuesColumns(a.Text, cols, types, a.NumParams+1, always)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return &insertRewrite{text: text, gen: gen, rows: 1}, true, nil
 }
 
 // totalOrder reports whether an ORDER BY under a LIMIT orders its table's
