@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/calibrated/calibrated/ledger"
 )
 
@@ -215,5 +217,45 @@ func testSyncAlwaysRestart(t *testing.T, query string) {
 		if seen[r] != s {
 			t.Fatalf("acknowledged %v at seq %d is not there", r, s)
 		}
+	}
+}
+
+// TestRefusedStreams: on a server that syncs every write, an existing
+// stream is still refused when it is kept in memory, drops old events by
+// limits, or has fewer replicas than asked.
+func TestRefusedStreams(t *testing.T) {
+	e := runEmbedded(t, true)
+	js := admin(t, e.url())
+	for _, c := range []struct {
+		cfg  jetstream.StreamConfig
+		opts string
+		want string
+	}{
+		{jetstream.StreamConfig{Name: "M", Storage: jetstream.MemoryStorage}, "", "kept in memory"},
+		{jetstream.StreamConfig{Name: "X", MaxMsgs: 1000}, "", "max_msgs 1000"},
+		{jetstream.StreamConfig{Name: "R"}, "&replicas=3", "has 1 replica(s), and replicas=3"},
+		{jetstream.StreamConfig{Name: "S", Subjects: []string{"other"}}, "", `holds exactly "calibrated.ledger.S"`},
+	} {
+		if len(c.cfg.Subjects) == 0 {
+			c.cfg.Subjects = []string{SubjectPrefix + c.cfg.Name}
+		}
+		if _, err := js.CreateStream(bg(), c.cfg); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Open(bg(), e.url()+"/"+c.cfg.Name+"?monitor="+e.monitor()+c.opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Open of stream %s: %v; want a refusal saying %q", c.cfg.Name, err, c.want)
+		}
+	}
+	// Accepted: created by Open on this server, and reopened.
+	openLog(t, e.url()+"/OK?monitor="+e.monitor()).Close()
+	openLog(t, e.url()+"/OK?monitor="+e.monitor())
+	// A packed stream is refused to a group=0 option, and the other way.
+	openLog(t, e.url()+"/P?group=8&monitor="+e.monitor())
+	if _, err := Open(bg(), e.url()+"/P?group=0&monitor="+e.monitor()); err == nil || !strings.Contains(err.Error(), "several events") {
+		t.Errorf("Open of a packed stream with group=0: %v; want a refusal", err)
+	}
+	if _, err := Open(bg(), e.url()+"/OK?group=8&monitor="+e.monitor()); err == nil || !strings.Contains(err.Error(), "one event") {
+		t.Errorf("Open of a direct stream with group=8: %v; want a refusal", err)
 	}
 }

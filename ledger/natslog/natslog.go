@@ -391,7 +391,7 @@ func (l *Log) checkStream(c *jetstream.StreamConfig) error {
 		return fmt.Errorf("calibrated: ledger %s: the stream's retention is %v; a ledger stream keeps messages (limits)", l.name, c.Retention)
 	}
 	if l.cfg.replicasSet && c.Replicas < l.cfg.replicas {
-		return fmt.Errorf("calibrated: ledger %s: the stream has %d replicas, and replicas=%d asks for more; raise them (nats stream edit %s --replicas %d) or ask for fewer",
+		return fmt.Errorf("calibrated: ledger %s: the stream has %d replica(s), and replicas=%d asks for more; raise them (nats stream edit %s --replicas %d) or ask for fewer",
 			l.name, c.Replicas, l.cfg.replicas, l.name, l.cfg.replicas)
 	}
 	return nil

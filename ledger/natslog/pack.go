@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -55,6 +56,7 @@ type packer struct {
 	lastStream uint64
 	lastLedger ledger.Seq
 	batches    uint64
+	conflicts  atomic.Int64 // publishes that lost a race to another writer
 }
 
 func newPacker(l *Log, maxCount int) *packer {
@@ -158,6 +160,7 @@ func (p *packer) publish(b *packBatch) (ledger.Seq, error) {
 			return 0, l.fail("append", err)
 		}
 		// Another process appended first: read its message and go after it.
+		p.conflicts.Add(1)
 	}
 }
 
