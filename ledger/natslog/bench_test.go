@@ -99,3 +99,38 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRead reads b.N events with one cursor from the start of a
+// stream on the shared server, as a backend catching up does.
+func BenchmarkRead(b *testing.B) {
+	for _, m := range []struct{ name, query string }{{"direct", ""}, {"packed", "&group=256"}} {
+		b.Run(m.name, func(b *testing.B) {
+			srv := dbtest.NATS(b)
+			name := dbtest.Name("calibrated_bench_")
+			l, err := Open(context.Background(), srv+"/"+name+"?durability=relaxed"+m.query)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = l.js.DeleteStream(ctx, name)
+				l.Close()
+			}()
+			benchAppend(b, l, 24)
+			b.ResetTimer()
+			start := time.Now()
+			cur, err := l.Read(context.Background(), 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cur.Close()
+			for i := 1; i <= b.N; i++ {
+				if s, _, err := cur.Next(context.Background()); err != nil || s != ledger.Seq(i) {
+					b.Fatalf("Next: %d, %v; want %d", s, err, i)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
+		})
+	}
+}

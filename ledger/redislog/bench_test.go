@@ -83,3 +83,32 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRead reads b.N events with one cursor from the start of a
+// ledger on the shared server, as a backend catching up does.
+func BenchmarkRead(b *testing.B) {
+	srv := dbtest.Redis(b)
+	name := dbtest.Name("calibrated_bench_")
+	l, err := Open(context.Background(), srv+"/"+name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = l.rdb.Del(context.Background(), l.stream, l.meta).Err()
+		l.Close()
+	}()
+	benchAppend(b, l, 24)
+	b.ResetTimer()
+	start := time.Now()
+	cur, err := l.Read(context.Background(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cur.Close()
+	for i := 1; i <= b.N; i++ {
+		if s, _, err := cur.Next(context.Background()); err != nil || s != ledger.Seq(i) {
+			b.Fatalf("Next: %d, %v; want %d", s, err, i)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
+}
