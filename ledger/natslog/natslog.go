@@ -9,11 +9,11 @@
 // sequence: the server numbers messages 1, 2, 3… in the order it stores
 // them, whichever process sent them, so positions are dense and totally
 // ordered without any coordination between appenders. Append sends each
-// event with a Nats-Msg-Id unique to this Log and the event, so that a
-// retry after a lost acknowledgement finds the stored message (the stream
-// remembers ids for its duplicate window, two minutes) instead of storing a
-// second copy; appends from many goroutines are in flight together on one
-// connection. (An expected-last-sequence check would also keep positions
+// event with a Nats-Msg-Id unique to this Log and the event, and sends it
+// again when no acknowledgement came within a quarter of [Timeout]: the
+// stream remembers ids for its duplicate window (two minutes) and answers
+// a copy with the first one's sequence instead of storing it twice.
+// Appends from many goroutines are in flight together on one connection. (An expected-last-sequence check would also keep positions
 // dense, but it lets one append through at a time and makes concurrent
 // appenders retry each other's conflicts.)
 //
@@ -26,7 +26,9 @@
 // to N events, whose header carries its first position. Such a message is
 // published with Nats-Expected-Last-Sequence, so that positions stay dense
 // when several processes append: the loser of a race reads the winner's
-// message and tries again after it. Positions are then no longer stream
+// message and tries again after it. (The server checks the expected
+// sequence before duplicates, so after a lost acknowledgement the writer
+// first looks for its own message id among the messages it lost to.) Positions are then no longer stream
 // sequences; Read finds a position's message by binary search over the
 // messages' headers, and Tail reads the last message's header (with the
 // stream's info, to check its identity, in parallel). The format is fixed
@@ -50,8 +52,8 @@
 // # Readers
 //
 // A cursor drives its own pull consumer (ephemeral, in memory, no acks) from
-// its position, and checks every message: its stream sequence must be the
-// one after the last delivered, and the stream must be the one Open found
+// its position, and checks every message: its position must be the one
+// after the last delivered, and the stream must be the one Open found
 // (its creation time, checked whenever the cursor makes a consumer, which
 // it does again after any error). A missing message (deleted from the
 // stream, or cut by limits), a sequence that goes back, or a stream deleted
@@ -525,19 +527,46 @@ func (l *Log) Append(ctx context.Context, ev *ledger.Event) (ledger.Seq, error) 
 	id := l.msgID + strconv.FormatUint(l.msgs.Add(1), 36)
 	rctx, cancel := l.bound(ctx)
 	defer cancel()
-	msg := &nats.Msg{Subject: l.subject, Data: p, Header: nats.Header{}}
-	ack, err := l.js.PublishMsg(rctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(l.name),
-		jetstream.WithRetryAttempts(1000), jetstream.WithRetryWait(50*time.Millisecond))
+	ack, _, err := l.publish(rctx, &nats.Msg{Subject: l.subject, Data: p, Header: nats.Header{}}, id)
+	if errors.Is(err, ledger.ErrClosed) {
+		return 0, err
+	}
 	if err != nil {
-		if l.closed() {
-			return 0, ledger.ErrClosed
-		}
 		return 0, l.fail("append", err)
 	}
 	if ack.Stream != l.name || ack.Sequence == 0 {
 		return 0, fmt.Errorf("calibrated: ledger %s: append acknowledged by stream %q at sequence %d", l.name, ack.Stream, ack.Sequence)
 	}
 	return ledger.Seq(ack.Sequence), nil
+}
+
+// publish sends msg with message id id until it is acknowledged, trying
+// again with the same id (so that the stream stores it once) when an
+// acknowledgement does not come within a quarter of the timeout, for as
+// long as ctx allows and the connection is up.
+//
+// resent reports whether msg went out more than once, so that an earlier
+// copy may be stored although no acknowledgement said so.
+func (l *Log) publish(ctx context.Context, msg *nats.Msg, id string, opts ...jetstream.PublishOpt) (ack *jetstream.PubAck, resent bool, err error) {
+	opts = append(opts, jetstream.WithMsgID(id), jetstream.WithExpectStream(l.name),
+		jetstream.WithRetryAttempts(1000), jetstream.WithRetryWait(50*time.Millisecond))
+	for tries := 0; ; tries++ {
+		actx, cancel := context.WithTimeout(ctx, max(l.cfg.timeout/4, 100*time.Millisecond))
+		ack, err := l.js.PublishMsg(actx, msg, opts...)
+		cancel()
+		if err == nil {
+			return ack, tries > 0, nil
+		}
+		if l.closed() {
+			return nil, tries > 0, ledger.ErrClosed
+		}
+		lost := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		if !lost || ctx.Err() != nil || !l.nc.IsConnected() {
+			return nil, tries > 0, err
+		}
+		// Headers were set by the first try; the retry sends the same.
+		msg = &nats.Msg{Subject: msg.Subject, Data: msg.Data, Header: nats.Header{}}
+	}
 }
 
 // appendPacked queues p for the packer and waits for its message.

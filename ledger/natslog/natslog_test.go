@@ -457,3 +457,18 @@ func TestTwoWriters(t *testing.T) {
 		})
 	}
 }
+
+// TestPackedFind: the writer of a packed stream finds its own message
+// after a lost acknowledgement by its message id.
+func TestPackedFind(t *testing.T) {
+	srv, name := shared(t)
+	l := openLog(t, srv+"/"+name+"?durability=relaxed&group=8")
+	appendN(t, l, 1, 3) // one at a time: messages 1, 2, 3 hold events 1, 2, 3
+	seq, first, found, err := l.pack.find(bg(), 1, l.msgID+"b3")
+	if err != nil || !found || seq != 3 || first != 3 {
+		t.Fatalf("find of the third batch after 1: seq %d first %d found %v, %v; want 3 3 true", seq, first, found, err)
+	}
+	if _, _, found, err := l.pack.find(bg(), 1, l.msgID+"b9"); err != nil || found {
+		t.Fatalf("find of a batch never sent: found %v, %v", found, err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -149,15 +148,30 @@ func (p *packer) publish(b *packBatch) (ledger.Seq, error) {
 		msg := &nats.Msg{Subject: l.subject, Data: body, Header: nats.Header{}}
 		msg.Header.Set(hdrFirst, strconv.FormatUint(uint64(first), 10))
 		msg.Header.Set(hdrCount, strconv.Itoa(len(b.recs)))
-		ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(l.name),
-			jetstream.WithExpectLastSequence(p.lastStream), jetstream.WithRetryAttempts(1000), jetstream.WithRetryWait(50*time.Millisecond))
+		ack, resent, err := l.publish(ctx, msg, id, jetstream.WithExpectLastSequence(p.lastStream))
 		if err == nil {
 			p.lastStream, p.lastLedger = ack.Sequence, first+ledger.Seq(len(b.recs))-1
 			return first, nil
 		}
+		after := p.lastStream
 		p.known = false
+		if errors.Is(err, ledger.ErrClosed) {
+			return 0, err
+		}
 		if !wrongLastSeq(err) {
 			return 0, l.fail("append", err)
+		}
+		if resent {
+			// The server checks the expected last sequence before it looks
+			// for duplicates, so a copy stored by an earlier try whose
+			// acknowledgement was lost also looks like a lost race: look
+			// for it among the messages after the one we knew.
+			if seq, f, found, err := p.find(ctx, after, id); err != nil {
+				return 0, err
+			} else if found {
+				p.lastStream, p.lastLedger, p.known = seq, f+ledger.Seq(len(b.recs))-1, true
+				return f, nil
+			}
 		}
 		// Another process appended first: read its message and go after it.
 		p.conflicts.Add(1)
@@ -168,6 +182,30 @@ func wrongLastSeq(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// find looks for the message with id among those after stream sequence
+// after, and returns its sequence and first position.
+func (p *packer) find(ctx context.Context, after uint64, id string) (uint64, ledger.Seq, bool, error) {
+	l := p.l
+	info, err := l.info(ctx, 0)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	for seq := after + 1; seq <= info.State.LastSeq; seq++ {
+		m, err := l.stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, 0, false, l.fail("append", err)
+		}
+		if m.Header.Get(jetstream.MsgIDHeader) == id {
+			f, _, err := packHeader(m.Header)
+			return seq, f, err == nil, err
+		}
+	}
+	return 0, 0, false, nil
 }
 
 // refresh reads the stream's last message, and so the last position.
