@@ -188,6 +188,15 @@ func testGap(t *testing.T, query string) {
 	nextOK(t, cur, 2)
 	broken(t, cur, "expected seq 3, got 4", "deleted")
 
+	// A cursor that starts after the gap does not see it.
+	after, err := l.Read(bg(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer after.Close()
+	nextOK(t, after, 4)
+	nextOK(t, after, 5)
+
 	// A cursor that starts on a deleted position.
 	at3, err := l.Read(bg(), 3)
 	if err != nil {

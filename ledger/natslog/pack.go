@@ -298,17 +298,23 @@ func (l *Log) findPacked(ctx context.Context, from ledger.Seq) (uint64, error) {
 	ans := lo
 	for lo <= hi {
 		mid := lo + (hi-lo)/2
-		f, _, err := firstOf(mid)
-		if err != nil {
-			return 0, err
+		// A deleted message has no header: probe the nearest one below.
+		at, f := mid, ledger.Seq(0)
+		for ; at >= lo; at-- {
+			if f, _, err = firstOf(at); err != nil {
+				return 0, err
+			}
+			if f != 0 {
+				break
+			}
 		}
-		if f == 0 { // deleted: start there, and let the cursor report it
-			return mid, nil
-		}
-		if f <= from {
-			ans, lo = mid, mid+1
-		} else {
-			hi = mid - 1
+		switch {
+		case f == 0: // none left in lo..mid
+			lo = mid + 1
+		case f <= from:
+			ans, lo = at, mid+1
+		default:
+			hi = at - 1
 		}
 	}
 	f, n, err := firstOf(ans)
