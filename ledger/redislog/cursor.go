@@ -60,13 +60,16 @@ func (c *cursor) Next(ctx context.Context) (ledger.Seq, *ledger.Event, error) {
 			block = min(block, time.Until(dl))
 		}
 		block = max(block, time.Millisecond) // BLOCK 0 would wait for ever
-		// go-redis bounds the read by block itself; a cancelled ctx is
-		// seen at the next chunk.
-		res, err := c.l.rdb.XRead(context.WithoutCancel(ctx), &redis.XReadArgs{
+		// Not ctx itself: a read cut by ctx's deadline would cost the
+		// connection. A cancelled ctx is seen after the chunk; a server
+		// that stops answering, within the timeout after it.
+		xctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), block+c.l.cfg.timeout)
+		res, err := c.l.rdb.XRead(xctx, &redis.XReadArgs{
 			Streams: []string{c.l.stream, "0-" + strconv.FormatUint(uint64(c.next-1), 10)},
 			Count:   readBatch,
 			Block:   block,
 		}).Result()
+		cancel()
 		switch {
 		case errors.Is(err, redis.Nil):
 			if ctx.Err() == nil { // waited for nothing: is the ledger still there?
