@@ -139,7 +139,7 @@ func (c *cursor) isClosed() bool {
 }
 
 // Close implements [ledger.Cursor]. A Next that waits returns
-// [ledger.ErrClosed] within [blockChunk].
+// [ledger.ErrClosed] within half a second.
 func (c *cursor) Close() error {
 	c.once.Do(func() { close(c.stop) })
 	return nil

@@ -46,7 +46,7 @@
 // back, a stream deleted, or a ledger deleted and created anew make Next
 // return a [*ledger.HistoryError] naming what it saw; the cursor delivers
 // nothing past it and keeps returning that error. A cursor at the tail
-// checks the identity each time it has waited [blockChunk] for nothing.
+// checks the identity each time it has waited half a second for nothing.
 //
 // When Redis cannot be reached, every call fails within [Timeout] (default
 // 2s), as [ledger.ErrUnavailable]; the client reconnects on the next call.
