@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/calibrated/calibrated/ledger"
 )
 
 // Backend is one database named in the DSN as db.NAME=URL.
@@ -41,6 +43,9 @@ type Config struct {
 	// database/sql handle instead of the driver the URL names: a hook for
 	// wrapping drivers (tracing, fault injection). Default nil.
 	Opener func(Backend) (*sql.DB, error)
+	// Log, not in the DSN (see [WithLedger]), is a ledger shared with other
+	// processes, used instead of the DSN's. Default nil.
+	Log ledger.Log
 }
 
 // Legal values of the Config fields that hold an enumeration.
@@ -86,6 +91,18 @@ type Option func(*Config) error
 func WithOpener(open func(Backend) (*sql.DB, error)) Option {
 	return func(c *Config) error {
 		c.Opener = open
+		return nil
+	}
+}
+
+// WithLedger makes the driver use log as its ledger instead of the one the
+// DSN names (see [Config.Log]). The log is taken to be shared with other
+// processes: each backend is applied to by the process holding its
+// applier lease, and consistency=strong reads first catch up with the
+// log's tail. The driver does not close log.
+func WithLedger(log ledger.Log) Option {
+	return func(c *Config) error {
+		c.Log = log
 		return nil
 	}
 }

@@ -129,6 +129,7 @@ type engine struct {
 	monitorDone chan struct{}
 	trimEvery   time.Duration // how often the monitor may trim the ledger
 	lastTrim    time.Time
+	lastLease   time.Time // when the monitor last renewed or claimed applier leases
 
 	// sharedLedger is set when other processes append to the ledger, so a
 	// linearizable read must first catch up with its tail. With the
@@ -201,7 +202,9 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 		}
 		return e.backends[0].DB
 	}}
-	if e.ledger, err = openLedger(cfg); err != nil {
+	if cfg.Log != nil {
+		e.ledger, e.sharedLedger = unclosed{cfg.Log}, true
+	} else if e.ledger, err = openLedger(cfg); err != nil {
 		return nil, err
 	}
 	stale, err := lostHistory(ctx, e.backends, e.ledger.ID())
@@ -234,8 +237,13 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 		return nil, &LedgerError{Err: err}
 	}
 	e.runCtx, e.stop = context.WithCancel(context.Background())
-	for _, b := range e.backends {
-		e.startApplier(b)
+	if e.sharedLedger {
+		// Appliers run where their lease is held; claim what is free.
+		e.keepLeases(ctx, true)
+	} else {
+		for _, b := range e.backends {
+			e.startApplier(b)
+		}
 	}
 	e.monitorDone = make(chan struct{})
 	go func() {
@@ -318,6 +326,17 @@ func (e *engine) close() error {
 	if e.stop != nil {
 		e.stop()
 	}
+	if e.sharedLedger && e.cal != nil {
+		e.giveUpLeases()
+	}
+	// Open transactions end with the driver, as they would with the
+	// process: their anchor transactions roll back, their row locks go.
+	e.txs.Range(func(_, v any) bool {
+		if t, ok := v.(*tx); ok && t.atx != nil {
+			_ = t.atx.Rollback()
+		}
+		return true
+	})
 	timeout := time.After(10 * time.Second)
 	if e.monitorDone != nil {
 		<-e.monitorDone

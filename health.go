@@ -66,6 +66,9 @@ func (e *engine) monitor(ctx context.Context) {
 			e.check(ctx, b)
 		}
 		e.trim()
+		if e.sharedLedger {
+			e.keepLeases(ctx, false)
+		}
 		if e.metrics != nil {
 			st := e.cal.Stats()
 			for _, b := range e.backends {

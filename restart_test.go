@@ -105,8 +105,10 @@ func TestKillAndRestart(t *testing.T) {
 			t.Fatalf("round %d: only %d writes acknowledged before the deadline", round, n)
 		}
 	}
-	// Restart once more here, on the same directory, and let it finish.
-	db, err := sql.Open("calibrated", dsn)
+	// Restart once more here, on the same directory, and let it finish. A
+	// transaction the kill cut short holds its keys until its lease (the
+	// default 30s) lapses in log time, so wait longer than that.
+	db, err := sql.Open("calibrated", dsn+" lock_timeout=45s")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,9 @@ func (t *tx) exec(ctx context.Context, query string, args []driver.NamedValue) (
 	res, err := t.atx.ExecContext(ctx, st.text, namedArgs(st.args)...)
 	t.post(ctx, st)
 	if err != nil {
+		if t.expired.Load() {
+			return nil, ErrTxExpired // rolled back when its lease lapsed
+		}
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
 	}
 	t.record(st)
@@ -122,6 +125,9 @@ func (t *tx) query(ctx context.Context, query string, args []driver.NamedValue) 
 	}
 	r, err := t.atx.QueryContext(ctx, st.text, namedArgs(st.args)...)
 	if err != nil {
+		if t.expired.Load() {
+			return nil, ErrTxExpired // rolled back when its lease lapsed
+		}
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
 	}
 	t.record(st)
@@ -213,7 +219,7 @@ func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
 		return &LedgerError{Err: err}
 	}
 	t.locked = true
-	if err := t.e.admit(ctx, tk, "lock"); err != nil {
+	if err := t.e.admit(ctx, tk, "lock", t.id); err != nil {
 		return err
 	}
 	t.keys = append(t.keys, keys...)
@@ -281,7 +287,13 @@ func (t *tx) Commit() error {
 		t.release()
 		return &LedgerError{Err: err}
 	}
-	<-tk.Decided()
+	select {
+	case <-tk.Decided():
+	case <-e.runCtx.Done():
+		_ = t.atx.Rollback()
+		tk.Release()
+		return &LedgerError{Seq: uint64(tk.Seq), Err: errors.New("the driver was closed before the commit was decided")}
+	}
 	switch tk.Decision() {
 	case ledger.Admitted:
 		e.metrics.Admitted("commit")
@@ -305,6 +317,11 @@ func (t *tx) Commit() error {
 	}
 	if err == nil {
 		tk.Committed(t.anchor.Name)
+		if e.sharedLedger {
+			// The anchor's applier may run in another process: tell it,
+			// and every process, that the entry is applied there.
+			e.reportOwnCommit(ctx, t.anchor.Name, tk.Seq)
+		}
 	} else {
 		tk.Release()
 	}

@@ -38,7 +38,7 @@ func (e *engine) writePlan(ctx context.Context, p *plan, kind router.Kind, wantR
 	if err != nil {
 		return ledger.Result{}, &LedgerError{Err: err}
 	}
-	if err := e.admit(ctx, t, "write"); err != nil {
+	if err := e.admit(ctx, t, "write", ""); err != nil {
 		return ledger.Result{}, err
 	}
 	return e.await(ctx, t.Job(), kind == router.DDL)
@@ -54,6 +54,8 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 	case <-wait:
 	case <-ctx.Done():
 		return ledger.Result{}, fmt.Errorf("calibrated: admitted as entry %d, which will be applied, but stopped waiting: %w", j.Seq, ctx.Err())
+	case <-e.runCtx.Done():
+		return ledger.Result{}, &LedgerError{Seq: uint64(j.Seq), Err: errors.New("the driver was closed while waiting for the entry to be applied; it is in the ledger and will be applied")}
 	}
 	if ddl {
 		e.schemaChanged()
@@ -84,8 +86,10 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 
 // admit waits for the calibrator's decision on t, at most lock_timeout.
 // While it waits it moves log time on with Ticks, so that the lease of a
-// transaction whose client vanished can lapse (DESIGN §4).
-func (e *engine) admit(ctx context.Context, t *ledger.Ticket, kind string) error {
+// transaction whose client vanished can lapse (DESIGN §4). A request of
+// transaction tx ("" for none) renews tx's own lease instead, with a Lock
+// of no keys: a transaction that waits is not idle.
+func (e *engine) admit(ctx context.Context, t *ledger.Ticket, kind, tx string) error {
 	start := time.Now()
 	timer := time.NewTimer(e.cfg.LockTimeout)
 	defer timer.Stop()
@@ -98,7 +102,11 @@ wait:
 		case <-t.Decided():
 			break wait
 		case <-tick.C:
-			if _, err := e.cal.Append(ctx, &ledger.Event{Type: ledger.Tick}); err != nil {
+			ev := &ledger.Event{Type: ledger.Tick}
+			if tx != "" {
+				ev = &ledger.Event{Type: ledger.Lock, Tx: tx, Lease: e.cfg.TxLease}
+			}
+			if _, err := e.cal.Append(ctx, ev); err != nil {
 				e.log.Warn("calibrated: cannot append a tick", "err", err)
 			}
 		case <-timer.C:

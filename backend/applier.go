@@ -91,6 +91,9 @@ func (a *Applier) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if len(jobs) == 0 {
+			continue // what it waited for was applied elsewhere
+		}
 		jobs, ddl := cutAfterDDL(jobs)
 		res, err := a.apply(ctx, jobs)
 		if a.Health != nil && ctx.Err() == nil {
@@ -146,11 +149,34 @@ func cutAfterDDL(jobs []*ledger.Job) ([]*ledger.Job, bool) {
 	return jobs, false
 }
 
+// foreignCommitWait is how long an applier waits for another process's
+// transaction to report the commit it made on this backend.
+const foreignCommitWait = 2 * time.Second
+
 // ready cuts the batch before the first job whose anchor transaction is
 // still running in this process, and waits for that transaction if it is
 // first: the transaction records the entry itself when it commits.
 func (a *Applier) ready(ctx context.Context, jobs []*ledger.Job) ([]*ledger.Job, error) {
 	for i, j := range jobs {
+		if j.Hold == nil && j.Tx != "" && j.Anchor == a.B.Name && j.Origin != a.Cal.Origin() {
+			// Another process's transaction ran here and commits the
+			// entry itself, then reports it (remote mode): wait for that
+			// report a moment, then apply it, which its applied mark
+			// makes a no-op if the transaction did commit.
+			if i > 0 {
+				return jobs[:i], nil
+			}
+			wctx, cancel := context.WithTimeout(ctx, foreignCommitWait)
+			err := a.Cal.WaitApplied(wctx, j, a.B.Name)
+			cancel()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if err == nil {
+				return nil, nil // reported: the calibrator has dequeued it
+			}
+			continue
+		}
 		if j.Hold == nil || j.Anchor != a.B.Name {
 			continue
 		}

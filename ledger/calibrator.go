@@ -33,6 +33,7 @@ type Job struct {
 	Anchor  string   // the anchor at admission: its outcome is the client's
 	Targets []string // backends that must apply it: active, catching up or down at admission
 	Tx      string   // for a Commit: the transaction
+	Origin  string   // the process that appended it
 
 	// Hold is closed when the local transaction that already ran this
 	// Commit on the anchor has committed or rolled back; nil otherwise.
@@ -556,7 +557,7 @@ func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 		anchor = ev.Backend
 	}
 	j := &Job{
-		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: anchor, Tx: ev.Tx, h: h,
+		Seq: seq, Stmts: ev.Stmts, Keys: h.keys, Anchor: anchor, Tx: ev.Tx, Origin: ev.Origin, h: h,
 		pendingOn: map[string]bool{}, queued: map[string]bool{}, outcomes: map[string]Outcome{}, results: map[string]Result{},
 		done: make(chan struct{}), anchored: make(chan struct{}),
 	}
@@ -836,6 +837,12 @@ func (c *Calibrator) Report(ctx context.Context, backend string, jobs []*Job, re
 	c.mu.Unlock()
 	_, err := c.Append(ctx, ev)
 	return err
+}
+
+// WaitApplied waits until backend has applied j, as the log reports it,
+// or ctx is done.
+func (c *Calibrator) WaitApplied(ctx context.Context, j *Job, backend string) error {
+	return c.await(ctx, func() bool { return !j.pendingOn[backend] })
 }
 
 // Sync waits until the calibrator has processed everything appended before
