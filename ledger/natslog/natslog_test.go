@@ -481,3 +481,68 @@ func TestPackedFind(t *testing.T) {
 		t.Fatalf("find of a batch never sent: found %v, %v", found, err)
 	}
 }
+
+// TestPackedGap deletes a message that holds several events: a cursor
+// delivers every event before it and stops at its first.
+func TestPackedGap(t *testing.T) {
+	srv, name := shared(t)
+	l := openLog(t, srv+"/"+name+"?durability=relaxed&group=64")
+	var wg sync.WaitGroup
+	for w := range 24 {
+		wg.Go(func() {
+			for i := range 10 {
+				if _, err := l.Append(bg(), &ledger.Event{Type: ledger.Tick, Origin: fmt.Sprint(w), Req: uint64(i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st, err := admin(t, srv).Stream(bg(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(bg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim uint64
+	var first ledger.Seq
+	for seq := info.State.LastSeq / 2; seq < info.State.LastSeq && victim == 0; seq++ {
+		m, err := st.GetMsg(bg(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, n, err := packHeader(m.Header); err == nil && n > 1 && f > 1 {
+			victim, first = seq, f
+		}
+	}
+	if victim == 0 {
+		t.Skipf("no message of several events in the second half of %d messages", info.State.LastSeq)
+	}
+	if err := st.DeleteMsg(bg(), victim); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := l.Read(bg(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	for s := ledger.Seq(1); s < first; s++ {
+		ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
+		got, _, err := cur.Next(ctx)
+		cancel()
+		if err != nil || got != s {
+			t.Fatalf("before the deleted message (events from %d): seq %d, %v; want %d", first, got, err, s)
+		}
+	}
+	broken(t, cur, fmt.Sprintf("expected seq %d", first))
+	// From inside the deleted message, too.
+	in, err := l.Read(bg(), first+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	broken(t, in, fmt.Sprintf("expected seq %d", first+1))
+}
