@@ -183,3 +183,25 @@ func isInsert(a *router.Analysis) bool {
 	u := strings.ToUpper(strings.TrimSpace(a.Text))
 	return strings.HasPrefix(u, "INSERT") || strings.HasPrefix(u, "REPLACE")
 }
+
+// foldKeys makes a MySQL statement's row and unique keys compare string
+// values as their columns' collations do, so that two writes of 'A@x' and
+// 'a@x' to a unique column under a _ci collation meet in the ledger, as
+// they meet in each backend's index. Keys of other dialects are returned
+// as they are.
+func (e *engine) foldKeys(keys []ledger.Key) []ledger.Key {
+	if e.cfg.Dialect() != "mysql" {
+		return keys
+	}
+	return router.FoldKeys(keys, e.schema.PrimaryKey, func(table, col, v string) (string, bool) {
+		info, err := e.schema.Table(context.Background(), table)
+		if err != nil || info == nil {
+			return "", false
+		}
+		coll, ok := info.Collations[col]
+		if !ok {
+			return "", false
+		}
+		return backend.MySQLFold(coll, v), true
+	})
+}

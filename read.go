@@ -174,6 +174,7 @@ func (e *engine) readKeys(a *router.Analysis, args []driver.NamedValue) ([]ledge
 	if err != nil {
 		return nil, err
 	}
+	keys = e.foldKeys(keys)
 	if len(keys) == 0 {
 		// A read of no table (SELECT 1) waits for nothing.
 		keys = []ledger.Key{}

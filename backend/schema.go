@@ -22,6 +22,10 @@ type Table struct {
 	UniqueKeys [][]string
 	// ForeignKeys holds the table's foreign-key constraints, by name.
 	ForeignKeys []router.ForeignKey
+	// Collations maps each MySQL string column (lower-cased) to its
+	// collation (lower-cased), for keys that compare values as the
+	// column does (MySQLFold).
+	Collations map[string]string
 }
 
 // Generated is a column whose default gives a different value on every

@@ -5,6 +5,12 @@ import (
 	"database/sql"
 	"regexp"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/calibrated/calibrated/router"
 )
@@ -95,7 +101,7 @@ ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`)
 		t.ForeignKeys = append(t.ForeignKeys, *fks[ix])
 	}
 	rows, err = db.QueryContext(ctx, `
-SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COALESCE(COLUMN_DEFAULT, ''), EXTRA, ORDINAL_POSITION
+SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COALESCE(COLUMN_DEFAULT, ''), EXTRA, ORDINAL_POSITION, COALESCE(COLLATION_NAME, '')
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, ORDINAL_POSITION`)
@@ -104,10 +110,17 @@ ORDER BY TABLE_NAME, ORDINAL_POSITION`)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var table, col, typ, def, extra string
+		var table, col, typ, def, extra, coll string
 		var pos int
-		if err := rows.Scan(&table, &col, &typ, &def, &extra, &pos); err != nil {
+		if err := rows.Scan(&table, &col, &typ, &def, &extra, &pos, &coll); err != nil {
 			return nil, err
+		}
+		if coll != "" {
+			t := get(table)
+			if t.Collations == nil {
+				t.Collations = map[string]string{}
+			}
+			t.Collations[strings.ToLower(col)] = strings.ToLower(coll)
 		}
 		g := Generated{Column: strings.ToLower(col), Name: col, Type: typ, Expr: def, Position: pos}
 		lx := strings.ToLower(extra)
@@ -136,3 +149,28 @@ var myClockDefault = regexp.MustCompile(`(?i)^\(?\s*(current_timestamp|now|local
 // myVolatileDefault matches other MySQL defaults that differ on every
 // backend.
 var myVolatileDefault = regexp.MustCompile(`(?i)\b(rand|uuid|uuid_short|sysdate|random_bytes|connection_id)\s*\(`)
+
+// MySQLFold returns v as a column of the given collation compares it, so
+// that values it holds equal are equal strings: PAD SPACE collations (all
+// but MySQL's *_0900_* and MariaDB's *_nopad_*) ignore trailing spaces;
+// case-insensitive ones (*_ci) ignore case, by Unicode case folding; and
+// those that are also accent-insensitive (*_ci but *_as_ci) ignore
+// accents, by dropping combining marks after canonical decomposition. It
+// approximates the server's collations from above: it may hold equal two
+// values the server holds different (their writes then conflict in the
+// ledger for nothing), and in rare cases the reverse (general_ci's 'ß' =
+// 's', where folding gives "ss").
+func MySQLFold(collation, v string) string {
+	if !strings.Contains(collation, "0900") && !strings.Contains(collation, "nopad") {
+		v = strings.TrimRight(v, " ")
+	}
+	if !strings.HasSuffix(collation, "_ci") {
+		return v
+	}
+	if !strings.HasSuffix(collation, "_as_ci") {
+		if s, _, err := transform.String(transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC), v); err == nil {
+			v = s
+		}
+	}
+	return cases.Fold().String(v)
+}
