@@ -65,9 +65,6 @@ func newConnector(cfg *Config, opts ...Option) (*connector, error) {
 	default:
 		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres://, mysql:// or sqlite: backends", d, errNotSupported)}
 	}
-	if cfg.Ledger != LedgerLocal && !strings.HasPrefix(cfg.Ledger, "file:") {
-		return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", Redact(cfg.Ledger), errNotSupported)}
-	}
 	return &connector{cfg: cfg, drv: &Driver{}}, nil
 }
 
@@ -204,7 +201,7 @@ func startEngine(ctx context.Context, cfg *Config) (_ *engine, err error) {
 	}}
 	if cfg.Log != nil {
 		e.ledger, e.sharedLedger = unclosed{cfg.Log}, true
-	} else if e.ledger, err = openLedger(cfg); err != nil {
+	} else if e.ledger, e.sharedLedger, err = openLedger(ctx, cfg); err != nil {
 		return nil, err
 	}
 	stale, err := lostHistory(ctx, e.backends, e.ledger.ID())

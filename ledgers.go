@@ -3,6 +3,7 @@ package calibrated
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/calibrated/calibrated/ledger/filelog"
 	"github.com/calibrated/calibrated/ledger/memlog"
+	"github.com/calibrated/calibrated/ledger/natslog"
+	"github.com/calibrated/calibrated/ledger/redislog"
 )
 
 // fileLogs shares one open file ledger per directory within this process:
@@ -43,8 +46,37 @@ func (s *sharedLog) Close() error {
 	return s.Log.Close()
 }
 
-// openLedger opens the ledger the config names.
-func openLedger(cfg *Config) (ledger.Log, error) {
+// openLedger opens the ledger the config names; shared says whether other
+// processes may append to it (the remote ledgers).
+func openLedger(ctx context.Context, cfg *Config) (l ledger.Log, shared bool, err error) {
+	switch {
+	case strings.HasPrefix(cfg.Ledger, "nats:"):
+		if l, err = natslog.Open(ctx, cfg.Ledger); err != nil {
+			return nil, false, ledgerOpenError(err)
+		}
+		return l, true, nil
+	case strings.HasPrefix(cfg.Ledger, "redis:"):
+		if l, err = redislog.Open(ctx, cfg.Ledger); err != nil {
+			return nil, false, ledgerOpenError(err)
+		}
+		return l, true, nil
+	}
+	l, err = openLocalLedger(cfg)
+	return l, false, err
+}
+
+// ledgerOpenError classes a remote ledger's Open error: unreachable is a
+// [*LedgerError]; anything else (a refused durability, a malformed option)
+// is the DSN's "ledger" to fix.
+func ledgerOpenError(err error) error {
+	if errors.Is(err, ledger.ErrUnavailable) {
+		return &LedgerError{Err: err}
+	}
+	return &ConfigError{Key: "ledger", Err: err}
+}
+
+// openLocalLedger opens a ledger of this process: local or file.
+func openLocalLedger(cfg *Config) (ledger.Log, error) {
 	switch {
 	case cfg.Ledger == LedgerLocal:
 		return memlog.New(), nil

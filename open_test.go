@@ -66,7 +66,7 @@ func TestOpenRejectsBadDSN(t *testing.T) {
 		"db.a=postgres://h/x bogus=1",
 		"db.a=postgres://h/x db.a=postgres://h/y",
 		"db.a=postgres://h/x db.b=mysql://root@tcp(h)/y",
-		"db.a=postgres://h/x ledger=nats://h:4222/L",
+		"db.a=postgres://h/x ledger=kafka://h:4222/L",
 		"db.a=oracle://h/y",
 	} {
 		db, err := sql.Open("calibrated", dsn)

@@ -293,6 +293,10 @@ func (t *tx) Commit() error {
 		_ = t.atx.Rollback()
 		tk.Release()
 		return &LedgerError{Seq: uint64(tk.Seq), Err: errors.New("the driver was closed before the commit was decided")}
+	case <-e.cal.Done():
+		_ = t.atx.Rollback()
+		tk.Release()
+		return &LedgerError{Seq: uint64(tk.Seq), Err: e.cal.Err()}
 	}
 	switch tk.Decision() {
 	case ledger.Admitted:

@@ -56,6 +56,8 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 		return ledger.Result{}, fmt.Errorf("calibrated: admitted as entry %d, which will be applied, but stopped waiting: %w", j.Seq, ctx.Err())
 	case <-e.runCtx.Done():
 		return ledger.Result{}, &LedgerError{Seq: uint64(j.Seq), Err: errors.New("the driver was closed while waiting for the entry to be applied; it is in the ledger and will be applied")}
+	case <-e.cal.Done():
+		return ledger.Result{}, &LedgerError{Seq: uint64(j.Seq), Err: fmt.Errorf("admitted as entry %d, but the ledger stopped before it was applied: %w", j.Seq, e.cal.Err())}
 	}
 	if ddl {
 		e.schemaChanged()
@@ -115,6 +117,8 @@ wait:
 		case <-ctx.Done():
 			why = ctx.Err()
 			break wait
+		case <-e.cal.Done():
+			return &LedgerError{Seq: uint64(t.Seq), Err: e.cal.Err()}
 		}
 	}
 	d := t.Decision()

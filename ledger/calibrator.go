@@ -197,9 +197,22 @@ func (c *Calibrator) Stop() {
 
 func (c *Calibrator) run(ctx context.Context, cur Cursor) {
 	defer close(c.stopped)
-	defer cur.Close()
+	defer func() {
+		if cur != nil {
+			cur.Close()
+		}
+	}()
 	for {
 		seq, ev, err := cur.Next(ctx)
+		if err != nil && errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrHistory) && ctx.Err() == nil {
+			// A remote log that does not answer: read on from where we
+			// are once it does. Appends fail meanwhile, and so do reads
+			// that need the log's tail; nothing is decided without it.
+			cur.Close()
+			if cur, err = c.reopen(ctx); err == nil {
+				continue
+			}
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.err = err
@@ -217,6 +230,39 @@ func (c *Calibrator) run(ctx context.Context, cur Cursor) {
 		c.progress = make(chan struct{})
 		c.mu.Unlock()
 	}
+}
+
+// reopen opens a cursor after the last event processed, retrying with
+// backoff while the log is unavailable; it fails only when ctx ends or the
+// log fails otherwise.
+func (c *Calibrator) reopen(ctx context.Context) (Cursor, error) {
+	wait := 50 * time.Millisecond
+	for {
+		c.mu.Lock()
+		from := c.processed + 1
+		c.mu.Unlock()
+		cur, err := c.log.Read(ctx, from)
+		if err == nil || !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrHistory) {
+			return cur, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// Done is closed when the calibrator has stopped: closed, or its log
+// failed for good ([Calibrator.Err] says why).
+func (c *Calibrator) Done() <-chan struct{} { return c.stopped }
+
+// Err returns why the calibrator stopped, or nil while it runs.
+func (c *Calibrator) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // Origin returns the name this calibrator appends under.

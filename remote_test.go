@@ -1,0 +1,414 @@
+package calibrated
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/ledger"
+)
+
+// remoteLedger is a ledger on a shared server, unique to one test.
+type remoteLedger struct {
+	kind string // "nats" or "redis"
+	url  string // the DSN's ledger value
+}
+
+// remoteLedgers returns a fresh NATS ledger and a fresh Redis ledger on the
+// servers the environment names, deleted when t ends.
+func remoteLedgers(t *testing.T) []remoteLedger {
+	t.Helper()
+	return []remoteLedger{natsLedger(t), redisLedger(t)}
+}
+
+func natsLedger(t *testing.T) remoteLedger {
+	t.Helper()
+	server, name := dbtest.NATS(t), dbtest.Name("CALTEST_")
+	t.Cleanup(func() {
+		nc, err := nats.Connect(server)
+		if err != nil {
+			t.Errorf("delete stream %s: %v", name, err)
+			return
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = js.DeleteStream(ctx, name)
+		}
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			t.Errorf("delete stream %s: %v", name, err)
+		}
+	})
+	// The shared test server syncs on its default timer: relaxed.
+	return remoteLedger{kind: "nats", url: server + "/" + name + "?durability=relaxed"}
+}
+
+func redisLedger(t *testing.T) remoteLedger {
+	t.Helper()
+	server, name := dbtest.Redis(t), dbtest.Name("caltest_")
+	t.Cleanup(func() {
+		opt, err := redis.ParseURL(server)
+		if err != nil {
+			t.Errorf("delete ledger %s: %v", name, err)
+			return
+		}
+		c := redis.NewClient(opt)
+		defer c.Close()
+		if err := c.Del(context.Background(), "calibrated:{"+name+"}", "calibrated:{"+name+"}:meta").Err(); err != nil {
+			t.Errorf("delete ledger %s: %v", name, err)
+		}
+	})
+	return remoteLedger{kind: "redis", url: server + "/" + name}
+}
+
+// openRemote opens n handles, each with its own connector and its own
+// connection to the ledger, as n processes would.
+func openRemote(t *testing.T, urls []string, l remoteLedger, n int, opts ...string) ([]*sql.DB, []*connector) {
+	t.Helper()
+	var dbs []*sql.DB
+	var cs []*connector
+	for range n {
+		cfg, err := ParseDSN(dbtest.DSN(urls, append([]string{"ledger='" + l.url + "'"}, opts...)...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := newConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(c)
+		t.Cleanup(func() { db.Close() })
+		if err := db.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		dbs, cs = append(dbs, db), append(cs, c)
+	}
+	return dbs, cs
+}
+
+// TestRemoteLedgerConflicts: three handles with their own connections to
+// one NATS or Redis ledger. Under conflict=wait, 3 × 8 goroutines × 25
+// increments of one row add up exactly; under conflict=reject, two handles
+// racing on one row get exactly one winner per round.
+func TestRemoteLedgerConflicts(t *testing.T) {
+	for _, l := range remoteLedgers(t) {
+		t.Run(l.kind, func(t *testing.T) {
+			urls := dbtest.Postgres(t, 2)
+			dbs, cs := openRemote(t, urls, l, 3, "lock_timeout=30s")
+			mustExec(t, dbs[0], `CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)`)
+			mustExec(t, dbs[1], `INSERT INTO kv VALUES (1, 0), (2, 0)`)
+			var wg sync.WaitGroup
+			for _, db := range dbs {
+				for range 8 {
+					wg.Go(func() {
+						for range 25 {
+							if _, err := db.Exec(`UPDATE kv SET v = v + 1 WHERE id = 1`); err != nil {
+								t.Error(err)
+								return
+							}
+						}
+					})
+				}
+			}
+			wg.Wait()
+			for i, db := range dbs {
+				var v int
+				if err := db.QueryRow(`SELECT v FROM kv WHERE id = 1`).Scan(&v); err != nil || v != 3*8*25 {
+					t.Errorf("read through handle %d: %d, %v; want %d", i, v, err, 3*8*25)
+				}
+			}
+
+			rejecting, _ := openRemote(t, urls, l, 2, "conflict=reject")
+			for round := range 20 {
+				var ok, conflicts int
+				var mu sync.Mutex
+				start := make(chan struct{})
+				for _, db := range rejecting {
+					wg.Go(func() {
+						<-start
+						_, err := db.Exec(`UPDATE kv SET v = v + 1 WHERE id = 2`)
+						mu.Lock()
+						defer mu.Unlock()
+						switch {
+						case err == nil:
+							ok++
+						case errors.Is(err, ErrConflict):
+							conflicts++
+						default:
+							t.Errorf("round %d: %v", round, err)
+						}
+					})
+				}
+				close(start)
+				wg.Wait()
+				if ok < 1 || ok+conflicts != 2 {
+					t.Fatalf("round %d: %d winners, %d conflicts", round, ok, conflicts)
+				}
+			}
+			var v2 int
+			if err := rejecting[0].QueryRow(`SELECT v FROM kv WHERE id = 2`).Scan(&v2); err != nil || v2 < 20 {
+				t.Errorf("row 2 = %d, %v after 20 rounds with a winner each", v2, err)
+			}
+			waitConnector(t, cs[0])
+			dbtest.Converged(t, dbtest.Open(t, urls), "kv")
+		})
+	}
+}
+
+// waitConnector waits until every backend has applied everything the
+// connector's calibrator knows of.
+func waitConnector(t *testing.T, c *connector) {
+	t.Helper()
+	e, err := c.engine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.cal.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range e.backends {
+		if err := e.cal.WaitClear(ctx, b.Name, nil, ""); err != nil {
+			t.Fatalf("backend %s never caught up: %v", b.Name, err)
+		}
+	}
+}
+
+// TestRemoteBankChild is one process of TestRemoteBank: it moves money
+// between accounts through the ledger and the backends its environment
+// names, and prints a line for each committed transfer, until killed or
+// told its time is up.
+func TestRemoteBankChild(t *testing.T) {
+	dsn := os.Getenv("CALIBRATED_REMOTE_CHILD_DSN")
+	if dsn == "" {
+		t.Skip("run by TestRemoteBank")
+	}
+	accounts, _ := strconv.Atoi(os.Getenv("CALIBRATED_REMOTE_CHILD_ACCOUNTS"))
+	d, _ := time.ParseDuration(os.Getenv("CALIBRATED_REMOTE_CHILD_FOR"))
+	cfg, err := ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.engine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("origin %s\n", e.cal.Origin())
+	deadline := time.Now().Add(d)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(rand.Uint64(), uint64(g)))
+			for time.Now().Before(deadline) {
+				a, b := 1+r.IntN(accounts), 1+r.IntN(accounts)
+				if a == b {
+					continue
+				}
+				err := bankTransfer(db, a, b, int64(1+r.IntN(20)), r.IntN(2) == 0)
+				mu.Lock()
+				if err == nil {
+					fmt.Println("transfer")
+				} else if !Retryable(err) {
+					fmt.Printf("error %v\n", err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	// Let this process's appliers finish what they hold before it exits.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, b := range e.backends {
+		_ = e.cal.WaitClear(ctx, b.Name, nil, "")
+	}
+	fmt.Println("done")
+}
+
+// TestRemoteBank: three OS processes (this test binary, run again) move
+// money through one NATS or Redis ledger over three PostgreSQL databases.
+// Midway the process holding the anchor's applier lease is killed with
+// SIGKILL. The survivors finish, the total is preserved, every backend
+// ends identical, and no key stays held past the dead process's leases.
+func TestRemoteBank(t *testing.T) {
+	for _, l := range remoteLedgers(t) {
+		t.Run(l.kind, func(t *testing.T) {
+			const accounts = 30
+			urls := dbtest.Postgres(t, 3)
+			dsn := dbtest.DSN(urls, "ledger='"+l.url+"'", "lock_timeout=20s", "tx_lease=2s")
+			setup, _ := openRemote(t, urls, l, 1)
+			mustExec(t, setup[0], `CREATE TABLE acct (id int PRIMARY KEY, bal bigint NOT NULL)`)
+			mustExec(t, setup[0], `INSERT INTO acct SELECT g, 1000 FROM generate_series(1, $1) g ORDER BY g`, accounts)
+			setup[0].Close() // gives its leases up: the children apply
+
+			// Watch from here through a calibrator that only reads the
+			// ledger (and moves its time on): no applier, no lease.
+			cfg, err := ParseDSN(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log, _, err := openLedger(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { log.Close() })
+			w := ledger.NewCalibrator(log, "watcher", []string{"a", "b", "c"})
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(w.Stop)
+
+			type child struct {
+				cmd       *exec.Cmd
+				origin    string
+				transfers int
+				done      bool
+				errs      []string
+			}
+			var mu sync.Mutex
+			children := make([]*child, 3)
+			var wg sync.WaitGroup
+			for i := range children {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteBankChild$", "-test.v")
+				cmd.Env = append(os.Environ(), "CALIBRATED_REMOTE_CHILD_DSN="+dsn,
+					"CALIBRATED_REMOTE_CHILD_ACCOUNTS="+strconv.Itoa(accounts), "CALIBRATED_REMOTE_CHILD_FOR=9s")
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cmd.Stderr = os.Stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				ch := &child{cmd: cmd}
+				children[i] = ch
+				wg.Go(func() {
+					sc := bufio.NewScanner(out)
+					for sc.Scan() {
+						line := sc.Text()
+						mu.Lock()
+						switch {
+						case line == "transfer":
+							ch.transfers++
+						case line == "done":
+							ch.done = true
+						case strings.HasPrefix(line, "origin "):
+							ch.origin = strings.TrimPrefix(line, "origin ")
+						case strings.HasPrefix(line, "error "):
+							ch.errs = append(ch.errs, line)
+						}
+						mu.Unlock()
+					}
+				})
+			}
+			time.Sleep(2500 * time.Millisecond)
+			if err := w.Sync(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			holder, _ := w.LeaseHolder("a")
+			var victim *child
+			mu.Lock()
+			for _, ch := range children {
+				if ch.origin == holder {
+					victim = ch
+				}
+			}
+			before := 0
+			for _, ch := range children {
+				before += ch.transfers
+			}
+			mu.Unlock()
+			if victim == nil {
+				t.Fatalf("the lease on a is held by %q, none of the children", holder)
+			}
+			if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			killed := time.Now()
+			deadline := killed.Add(3 * applierLease)
+			for {
+				if h, _ := w.LeaseHolder("a"); h != "" && h != holder {
+					t.Logf("lease on a taken over %v after the kill", time.Since(killed).Round(time.Millisecond))
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("nobody took over the lease on a within %v", 3*applierLease)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			for _, ch := range children {
+				_ = ch.cmd.Wait()
+			}
+			wg.Wait()
+			total := 0
+			for _, ch := range children {
+				total += ch.transfers
+				if ch != victim && !ch.done {
+					t.Errorf("a surviving child did not finish")
+				}
+				for _, e := range ch.errs {
+					t.Errorf("child: %s", e)
+				}
+			}
+			t.Logf("%d transfers, %d before the kill", total, before)
+			if total <= before {
+				t.Errorf("no transfer after the kill")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := w.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range w.Backends() {
+				if err := w.WaitClear(ctx, b, nil, ""); err != nil {
+					t.Fatalf("backend %s never caught up: %v", b, err)
+				}
+			}
+			direct := dbtest.Open(t, urls)
+			for i, db := range direct {
+				var sum int64
+				if err := db.QueryRow(`SELECT sum(bal) FROM acct`).Scan(&sum); err != nil || sum != accounts*1000 {
+					t.Errorf("backend %c: total %d, %v; want %d", 'a'+i, sum, err, accounts*1000)
+				}
+			}
+			dbtest.Converged(t, direct, "acct")
+			deadline = time.Now().Add(10 * time.Second)
+			for w.Stats().Holders > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("keys still held after the dead process's leases: %+v", w.Stats())
+				}
+				time.Sleep(100 * time.Millisecond)
+				_, _ = w.Append(ctx, &ledger.Event{Type: ledger.Tick})
+			}
+		})
+	}
+}
