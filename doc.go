@@ -59,10 +59,19 @@
 // whose values are fixed once; an INSERT … VALUES that leaves a serial or
 // identity id or a volatile default to the database gets those values from
 // the anchor first and sets them explicitly, and every backend's sequence
-// is moved past them. What cannot be made deterministic is refused with an
-// [*UnsafeStatementError] that names the fragment and the fix: random() in
-// an UPDATE of many rows, generated ids in an INSERT … SELECT, LIMIT
-// without ORDER BY in a write.
+// is moved past them (PostgreSQL). On MySQL/MariaDB an INSERT that leaves
+// an AUTO_INCREMENT id to the database runs on the anchor first, inside a
+// transaction, and the other backends replay it with the anchor's ids;
+// LastInsertId and RowsAffected are the anchor's, and NOW(),
+// CURRENT_TIMESTAMP defaults and ON UPDATE CURRENT_TIMESTAMP take one
+// instant everywhere through SET timestamp. On SQLite, INTEGER PRIMARY KEY
+// ids and CURRENT_TIMESTAMP or random() defaults are drawn from the anchor
+// and set explicitly, and LastInsertId is the last id drawn. What cannot be
+// made deterministic is refused with an [*UnsafeStatementError] that names
+// the fragment and the fix: random() in an UPDATE of many rows, generated
+// ids in an INSERT … SELECT, an AUTO_INCREMENT id given 0 or NULL,
+// SYSDATE(), LIMIT without ORDER BY in a write. MySQL row and unique keys
+// compare strings as their columns' collations do.
 //
 // # Transactions
 //
