@@ -62,7 +62,7 @@ func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
 //   - anything else that could differ between backends is refused.
 func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []driver.NamedValue) (*plan, error) {
 	p := &plan{a: a, args: args}
-	if a.Multi {
+	if a.Multi && !e.allDDL(a, args) {
 		return nil, unsafe(a, a.Text, "holds several statements", "send one statement per call")
 	}
 	if a.Unordered != "" && e.cfg.Dialect() == "sqlite" {
@@ -350,6 +350,28 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	}
 	e.rewrites.put(a.Text, rw)
 	return rw, nil
+}
+
+// allDDL reports whether a PostgreSQL text of several statements, sent
+// without arguments (so in the simple protocol, as one), is DDL only:
+// then it is one entry that takes every key, as each of its statements
+// would. Migrations are often written so. Several writes in one text are
+// still refused: each would need its own analysis and rewrites.
+func (e *engine) allDDL(a *router.Analysis, args []driver.NamedValue) bool {
+	if e.cfg.Dialect() != "postgres" || len(args) > 0 || a.Kind != router.DDL {
+		return false
+	}
+	parts, err := router.SplitPostgres(a.Text)
+	if err != nil {
+		return false
+	}
+	for _, part := range parts {
+		pa, err := e.an.Analyze(part)
+		if err != nil || pa.Multi || pa.Kind != router.DDL {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultValues rewrites a PostgreSQL INSERT … DEFAULT VALUES into one

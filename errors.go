@@ -2,10 +2,13 @@ package calibrated
 
 import (
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/calibrated/calibrated/backend"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/lib/pq"
 )
 
 // ConfigError reports a bad DSN or Config: the key at fault and why.
@@ -72,6 +75,29 @@ func (e *BackendError) Unwrap() error { return e.Err }
 func (e *BackendError) SQLState() string {
 	st, _ := backend.SQLState(e.Err)
 	return st
+}
+
+// MarshalJSON puts the backend error's SQLSTATE, severity and message at
+// the top level, under the names *pq.Error gives them (Code, Severity,
+// Message). Code that cannot see through a wrapper reads them there:
+// GORM's PostgreSQL dialector type-asserts *pgconn.PgError and otherwise
+// translates an error by the "Code" of its JSON form, which is how
+// gorm.ErrDuplicatedKey and its kin reach GORM users through calibrated.
+func (e *BackendError) MarshalJSON() ([]byte, error) {
+	out := struct {
+		Backend, Op, Code, Severity, Message string
+	}{Backend: e.Backend, Op: e.Op, Code: e.SQLState()}
+	var pg *pgconn.PgError
+	var pe *pq.Error
+	switch {
+	case errors.As(e.Err, &pg):
+		out.Severity, out.Message = pg.Severity, pg.Message
+	case errors.As(e.Err, &pe):
+		out.Severity, out.Message = pe.Severity, pe.Message
+	case e.Err != nil:
+		out.Message = Redact(e.Err.Error())
+	}
+	return json.Marshal(out)
 }
 
 // LedgerError is a failure to append to or read the ledger.

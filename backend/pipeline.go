@@ -84,6 +84,13 @@ func (a *Applier) pipelineOnce(ctx context.Context, pc *pgx.Conn, jobs []*ledger
 		}
 	}()
 	if _, err := br.Exec(); err != nil {
+		if _, isStmt := sqlState(err); isStmt {
+			// pgx prepares every new statement of the batch before it
+			// runs any, and reports a statement the server cannot prepare
+			// here (several commands in one text, say): replay the batch
+			// entry by entry, where each runs on its own.
+			return nil, false, fmt.Errorf("%w: %w", errStatement, err)
+		}
 		return nil, false, err
 	}
 	if _, err := br.Exec(); err != nil {
