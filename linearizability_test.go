@@ -66,6 +66,13 @@ func linReset(t *testing.T, cl *cluster, p *faults.Proxy) {
 // write writes a value of its own.
 func linWorkload(t *testing.T, db *sql.DB, d time.Duration) *lincheck.History {
 	t.Helper()
+	return linWorkloadOn(t, func(bool) *sql.DB { return db }, d)
+}
+
+// linWorkloadOn is linWorkload with each operation's handle chosen by
+// on(write): writes and reads may go through different processes.
+func linWorkloadOn(t *testing.T, on func(write bool) *sql.DB, d time.Duration) *lincheck.History {
+	t.Helper()
 	h := lincheck.NewHistory()
 	var next, failures atomic.Int64
 	deadline := time.Now().Add(d)
@@ -84,13 +91,13 @@ func linWorkload(t *testing.T, db *sql.DB, d time.Duration) *lincheck.History {
 				if rng.IntN(writeOdds) == 0 {
 					v := next.Add(1)
 					err = h.Write(c, key, v, func() error {
-						_, err := db.ExecContext(ctx, `UPDATE kv SET v = $2 WHERE id = $1`, key, v)
+						_, err := on(true).ExecContext(ctx, `UPDATE kv SET v = $2 WHERE id = $1`, key, v)
 						return err
 					})
 				} else {
 					err = h.Read(c, key, func() (int64, error) {
 						var v int64
-						err := db.QueryRowContext(ctx, `SELECT v FROM kv WHERE id = $1`, key).Scan(&v)
+						err := on(false).QueryRowContext(ctx, `SELECT v FROM kv WHERE id = $1`, key).Scan(&v)
 						return v, err
 					})
 				}
