@@ -4,11 +4,17 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"slices"
+	"time"
 )
 
 // Status is a snapshot of a running connector, for operators and tools.
 type Status struct {
 	Ledger    string          // the ledger's identity
+	Process   string          // this process's name in the ledger
+	Shared    bool            // other processes may append to the ledger (remote mode)
+	LogTime   time.Time       // the latest stamp read: the ledger's clock
+	Processes []Process       // every process seen in the ledger, latest first
 	Processed uint64          // the last ledger position the calibrator has read
 	Anchor    string          // the backend statements run on first
 	Holders   int             // writes and transactions holding keys
@@ -22,6 +28,13 @@ type BackendStatus struct {
 	State   string // "active", "down", "catching-up", "diverged", "stale" or "resyncing"
 	Queued  int    // admitted entries its applier has not applied yet
 	Reading int    // reads in flight on it
+	Applier string // the process that applies to it: this one, or in remote mode the holder of its lease ("" for none)
+}
+
+// Process is one process seen in the ledger.
+type Process struct {
+	Name     string
+	LastSeen time.Time // the stamp of its latest event, in log time
 }
 
 // StatusOf returns the status of a connector made by [NewConnector] or
@@ -36,9 +49,19 @@ func StatusOf(ctx context.Context, c driver.Connector) (Status, error) {
 		return Status{}, err
 	}
 	st := e.cal.Stats()
-	s := Status{Ledger: e.ledger.ID(), Processed: uint64(st.Processed), Anchor: st.Anchor, Holders: st.Holders, Waiting: st.Waiting}
+	s := Status{Ledger: e.ledger.ID(), Process: e.cal.Origin(), Shared: e.sharedLedger, LogTime: st.LogTime,
+		Processed: uint64(st.Processed), Anchor: st.Anchor, Holders: st.Holders, Waiting: st.Waiting}
+	for name, last := range e.cal.Participants() {
+		s.Processes = append(s.Processes, Process{Name: name, LastSeen: last})
+	}
+	slices.SortFunc(s.Processes, func(a, b Process) int { return b.LastSeen.Compare(a.LastSeen) })
 	for _, b := range e.backends {
-		s.Backends = append(s.Backends, BackendStatus{Name: b.Name, State: st.States[b.Name].String(), Queued: st.Queued[b.Name], Reading: int(e.inflight[b.Name].Load())})
+		applier := e.cal.Origin()
+		if e.sharedLedger {
+			applier, _ = e.cal.LeaseHolder(b.Name)
+		}
+		s.Backends = append(s.Backends, BackendStatus{Name: b.Name, State: st.States[b.Name].String(), Queued: st.Queued[b.Name],
+			Reading: int(e.inflight[b.Name].Load()), Applier: applier})
 	}
 	return s, nil
 }

@@ -133,9 +133,10 @@ type Calibrator struct {
 	tickets   map[uint64]*Ticket
 	states    map[string]BackendState
 	diverged  []Divergence
-	now       time.Time        // log time: the latest stamp read
-	lapsed    map[string]bool  // transactions whose lease lapsed, until they commit or abort
-	leases    map[string]lease // applier leases by backend (remote mode)
+	now       time.Time            // log time: the latest stamp read
+	lapsed    map[string]bool      // transactions whose lease lapsed, until they commit or abort
+	leases    map[string]lease     // applier leases by backend (remote mode)
+	seen      map[string]time.Time // each origin's latest stamp
 
 	// OnAppend, if set before Start, hears how long each append took.
 	OnAppend func(time.Duration)
@@ -158,7 +159,7 @@ func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
 		holders: map[string]*holder{}, jobs: map[Seq]*Job{},
 		queues: map[string][]*Job{}, pending: map[string]*keySet{},
 		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}), lapsed: map[string]bool{},
-		states: map[string]BackendState{}, leases: map[string]lease{},
+		states: map[string]BackendState{}, leases: map[string]lease{}, seen: map[string]time.Time{},
 	}
 	for _, b := range backends {
 		c.pending[b] = newKeySet()
@@ -336,6 +337,9 @@ func (c *Calibrator) append(ctx context.Context, ev *Event) (Seq, error) {
 // apply folds one event into the state. It must be deterministic: the same
 // log gives the same decisions in every process.
 func (c *Calibrator) apply(seq Seq, ev *Event) {
+	if ev.Stamp.After(c.seen[ev.Origin]) {
+		c.seen[ev.Origin] = ev.Stamp
+	}
 	if ev.Stamp.After(c.now) {
 		c.now = ev.Stamp
 		c.expire()

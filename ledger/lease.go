@@ -40,6 +40,20 @@ func (c *Calibrator) claim(ev *Event) {
 	c.leases[ev.Backend] = lease{holder: ev.Origin, until: ev.Stamp.Add(ev.Lease)}
 }
 
+// Participants returns every process that has appended to the log, with
+// the stamp of its latest event: in remote mode, each live process renews
+// its leases or claims free ones every second or so, so a process not seen
+// for a few seconds of log time is gone.
+func (c *Calibrator) Participants() map[string]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]time.Time, len(c.seen))
+	for o, t := range c.seen {
+		out[o] = t
+	}
+	return out
+}
+
 // LeaseHolder returns the process that holds backend's applier lease and
 // until when, in log time; holder is "" when nobody does or the lease ran
 // out by the latest stamp read.

@@ -142,11 +142,28 @@ func printStatus(out io.Writer, st calibrated.Status) {
 	}
 	fmt.Fprintf(out, "anchor   %s\n", anchor)
 	fmt.Fprintf(out, "ledger   %s at position %d\n", st.Ledger, st.Processed)
-	fmt.Fprintf(out, "writes   %d holding keys, %d waiting\n\n", st.Holders, st.Waiting)
+	fmt.Fprintf(out, "writes   %d holding keys, %d waiting\n", st.Holders, st.Waiting)
+	if st.Shared {
+		// Remote mode: who else shares the ledger, as its events show.
+		for _, p := range st.Processes {
+			me := ""
+			if p.Name == st.Process {
+				me = " (this one)"
+			}
+			fmt.Fprintf(out, "process  %s%s, last seen %v before the ledger's latest event\n", p.Name, me, st.LogTime.Sub(p.LastSeen).Round(time.Millisecond))
+		}
+	}
+	fmt.Fprintln(out)
 	w := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(w, "BACKEND\tSTATE\tQUEUED\tREADING")
+	fmt.Fprintln(w, "BACKEND\tSTATE\tQUEUED\tREADING\tAPPLIED BY")
 	for _, b := range st.Backends {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\n", b.Name, b.State, b.Queued, b.Reading)
+		applier := b.Applier
+		if applier == "" {
+			applier = "(nobody: lease free)"
+		} else if applier == st.Process {
+			applier = "this process"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", b.Name, b.State, b.Queued, b.Reading, applier)
 	}
 	w.Flush()
 	fmt.Fprintln(out)

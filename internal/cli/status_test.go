@@ -3,11 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/calibrated/calibrated"
 	"github.com/calibrated/calibrated/internal/dbtest"
@@ -53,7 +58,7 @@ func TestStatus(t *testing.T) {
 	lines := strings.Split(out, "\n")
 	for _, b := range []string{"a", "b", "c"} {
 		if !slices.ContainsFunc(lines, func(l string) bool {
-			return slices.Equal(strings.Fields(l), []string{b, "active", "0", "0"})
+			return slices.Equal(strings.Fields(l), []string{b, "active", "0", "0", "this", "process"})
 		}) {
 			t.Errorf("status: no line for %s active:\n%s", b, out)
 		}
@@ -125,5 +130,82 @@ func TestStatusUsage(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "help"); code != ExitOK || !strings.Contains(out, "status") || !strings.Contains(out, "log") || !strings.Contains(out, "resync") {
 		t.Errorf("help does not list status, log and resync:\n%s", out)
+	}
+}
+
+// TestStatusRemote: on a NATS ledger, status lists the processes that
+// share it and names the one applying to each backend: the running
+// application, not the status command, which finds the leases held.
+func TestStatusRemote(t *testing.T) {
+	urls := dbtest.Postgres(t, 2)
+	name := dbtest.Name("CALSTATUS_")
+	dsn := dbtest.DSN(urls, "ledger='"+dbtest.NATS(t)+"/"+name+"?durability=relaxed'")
+	t.Cleanup(func() { deleteStream(t, dbtest.NATS(t), name) })
+	cfg, err := calibrated.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := calibrated.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(app)
+	defer db.Close()
+	st, err := calibrated.StatusOf(context.Background(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "status", "--json", dsn)
+	if code != ExitOK {
+		t.Fatalf("status --json: exit %d\n%s%s", code, out, errs)
+	}
+	var got calibrated.Status
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Shared || got.Process == st.Process {
+		t.Fatalf("status ran as %q (shared %v), the application as %q", got.Process, got.Shared, st.Process)
+	}
+	names := map[string]bool{}
+	for _, p := range got.Processes {
+		names[p.Name] = true
+	}
+	if !names[st.Process] || !names[got.Process] {
+		t.Errorf("processes %+v do not list both the application %q and status %q", got.Processes, st.Process, got.Process)
+	}
+	for _, b := range got.Backends {
+		if b.Applier != st.Process {
+			t.Errorf("backend %s applied by %q, want the application %q", b.Name, b.Applier, st.Process)
+		}
+	}
+	code, out, errs = runCLI(t, "status", dsn, "-wait", "0s")
+	if code != ExitOK || !strings.Contains(out, "process  "+st.Process+", last seen") || !strings.Contains(out, "(this one)") {
+		t.Errorf("status text does not list the processes: exit %d\n%s%s", code, out, errs)
+	}
+	for _, b := range []string{"a", "b"} {
+		if !slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool {
+			return slices.Equal(strings.Fields(l), []string{b, "active", "0", "0", st.Process})
+		}) {
+			t.Errorf("status text: no line for %s applied by %s:\n%s", b, st.Process, out)
+		}
+	}
+}
+
+// deleteStream removes a test's NATS stream.
+func deleteStream(t *testing.T, server, name string) {
+	nc, err := nats.Connect(server)
+	if err != nil {
+		t.Errorf("delete stream %s: %v", name, err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = js.DeleteStream(ctx, name)
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("delete stream %s: %v", name, err)
 	}
 }
