@@ -1,9 +1,11 @@
 package calibrated
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/calibrated/calibrated/internal/dbtest"
 	"github.com/calibrated/calibrated/ledger"
+	"github.com/calibrated/calibrated/ledger/memlog"
 )
 
 // Benchmarks of DESIGN §11. Each iteration runs the baseline and calibrated
@@ -351,4 +354,127 @@ func BenchmarkUpdateConcurrent(b *testing.B) {
 	b.ReportMetric(n/td.Seconds(), "direct-writes/s")
 	b.ReportMetric(n/tc.Seconds(), "calibrated-writes/s")
 	b.ReportMetric(td.Seconds()/tc.Seconds(), "ratio")
+}
+
+// BenchmarkAdmissions: writes admitted per second by the calibrator, the
+// ledger's part of the write path without the backends: 3 calibrators (as
+// 3 processes would run, each with its own connection to the ledger) × 8
+// goroutines each submit Write events on distinct rows and wait for the
+// decision, while one reporter per backend reports what is admitted as
+// applied, in batches, as appliers do. The baseline is one calibrator with 24 goroutines on
+// ledger=local, measured in the same run; ratio = remote/local.
+func BenchmarkAdmissions(b *testing.B) {
+	const procs, perProc, each = 3, 8, 300
+	cases := []struct {
+		name string
+		open func(t testing.TB) []ledger.Log
+	}{
+		{"local", func(t testing.TB) []ledger.Log { return []ledger.Log{memlog.New()} }},
+		{"nats", func(t testing.TB) []ledger.Log { return openLogs(t, natsLedger(t).url, procs) }},
+		{"nats-group", func(t testing.TB) []ledger.Log { return openLogs(t, natsLedger(t).url+"&group=256", procs) }},
+		{"redis", func(t testing.TB) []ledger.Log { return openLogs(t, redisLedger(t).url, procs) }},
+	}
+	rates := map[string]float64{}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			logs := c.open(b)
+			var cals []*ledger.Calibrator
+			for i, l := range logs {
+				cal := ledger.NewCalibrator(l, fmt.Sprintf("bench-%d", i), []string{"a", "b"})
+				if err := cal.Start(); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { cal.Stop(); l.Close() })
+				cals = append(cals, cal)
+			}
+			// The appliers' part of the ledger's load: in the first
+			// process, one reporter per backend takes what is admitted
+			// and reports it applied, in batches, as appliers do.
+			ctx, cancel := context.WithCancel(b.Context())
+			var reporters sync.WaitGroup
+			b.Cleanup(func() { cancel(); reporters.Wait() })
+			for _, be := range []string{"a", "b"} {
+				reporters.Go(func() {
+					for {
+						jobs, err := cals[0].NextJobs(ctx, be, 64)
+						if err != nil {
+							return
+						}
+						if err := cals[0].Report(ctx, be, jobs, make([]ledger.Result, len(jobs))); err != nil {
+							return
+						}
+					}
+				})
+			}
+			workers := perProc
+			if len(cals) == 1 {
+				workers = procs * perProc
+			}
+			var next atomic.Int64
+			var elapsed time.Duration
+			n := 0
+			for b.Loop() {
+				start := time.Now()
+				var wg sync.WaitGroup
+				for _, cal := range cals {
+					for range workers {
+						wg.Go(func() {
+							for range each {
+								k := next.Add(1)
+								tk, err := cal.Submit(b.Context(), &ledger.Event{Type: ledger.Write,
+									Keys: []ledger.Key{ledger.RowKey("kv", strconv.FormatInt(k, 10))}, Stmts: []ledger.Stmt{{SQL: "UPDATE kv SET v = v + 1 WHERE id = $1", Args: []any{k}}}})
+								if err != nil {
+									b.Error(err)
+									return
+								}
+								<-tk.Decided()
+							}
+						})
+					}
+				}
+				wg.Wait()
+				elapsed += time.Since(start)
+				n += procs * perProc * each
+			}
+			rates[c.name] = float64(n) / elapsed.Seconds()
+			b.ReportMetric(rates[c.name], "admitted/s")
+			if base := rates["local"]; base > 0 && c.name != "local" {
+				b.ReportMetric(rates[c.name]/base, "ratio")
+			}
+		})
+	}
+}
+
+// openLogs opens n connections to the remote ledger at url.
+func openLogs(t testing.TB, url string, n int) []ledger.Log {
+	t.Helper()
+	cfg := &Config{Ledger: url}
+	var logs []ledger.Log
+	for range n {
+		l, _, err := openLedger(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, l)
+	}
+	return logs
+}
+
+// BenchmarkStrongRead: a point read by primary key through a handle on a
+// NATS ledger (consistency=strong: the ledger's tail first, one round trip
+// to the server) against the same read through a handle on ledger=local,
+// paired per iteration.
+func BenchmarkStrongRead(b *testing.B) {
+	urls := dbtest.Postgres(b, 2)
+	local := openCluster(b, dbtest.Postgres(b, 2))
+	seedKV(b, local.db, 1000)
+	remote, _ := openRemote(b, urls, natsLedger(b), 1)
+	seedKV(b, remote[0], 1000)
+	read := func(db *sql.DB) func(int) error {
+		return func(i int) error {
+			var v int
+			return db.QueryRow(`SELECT v FROM kv WHERE id = $1`, i%1000+1).Scan(&v)
+		}
+	}
+	paired(b, read(local.db), read(remote[0]))
 }

@@ -36,12 +36,12 @@ type remoteLedger struct {
 
 // remoteLedgers returns a fresh NATS ledger and a fresh Redis ledger on the
 // servers the environment names, deleted when t ends.
-func remoteLedgers(t *testing.T) []remoteLedger {
+func remoteLedgers(t testing.TB) []remoteLedger {
 	t.Helper()
 	return []remoteLedger{natsLedger(t), redisLedger(t)}
 }
 
-func natsLedger(t *testing.T) remoteLedger {
+func natsLedger(t testing.TB) remoteLedger {
 	t.Helper()
 	server, name := dbtest.NATS(t), dbtest.Name("CALTEST_")
 	t.Cleanup(func() {
@@ -65,7 +65,7 @@ func natsLedger(t *testing.T) remoteLedger {
 	return remoteLedger{kind: "nats", url: server + "/" + name + "?durability=relaxed"}
 }
 
-func redisLedger(t *testing.T) remoteLedger {
+func redisLedger(t testing.TB) remoteLedger {
 	t.Helper()
 	server, name := dbtest.Redis(t), dbtest.Name("caltest_")
 	t.Cleanup(func() {
@@ -85,7 +85,7 @@ func redisLedger(t *testing.T) remoteLedger {
 
 // openRemote opens n handles, each with its own connector and its own
 // connection to the ledger, as n processes would.
-func openRemote(t *testing.T, urls []string, l remoteLedger, n int, opts ...string) ([]*sql.DB, []*connector) {
+func openRemote(t testing.TB, urls []string, l remoteLedger, n int, opts ...string) ([]*sql.DB, []*connector) {
 	t.Helper()
 	var dbs []*sql.DB
 	var cs []*connector
