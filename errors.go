@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/ledger"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/lib/pq"
 )
@@ -53,8 +54,17 @@ var (
 	// ErrNoActiveBackend is returned when every backend is down, diverged
 	// or stale: there is no anchor to run on.
 	ErrNoActiveBackend = errors.New("calibrated: no active backend: every backend is down, diverged or stale; check them with calibrated status")
-	// ErrLedgerUnavailable is returned when the ledger cannot be written or read.
-	ErrLedgerUnavailable = errors.New("calibrated: ledger unavailable")
+	// ErrLedgerUnavailable is returned when the ledger cannot be written or
+	// read: a remote ledger that does not answer (the driver reconnects by
+	// itself), or one whose history broke under its readers (a gap, a
+	// rewind, a recreated stream: nothing past it is applied; an operator
+	// must act). It is ledger.ErrUnavailable, so the ledger packages'
+	// own errors match it too. [Retryable] tells the kinds apart.
+	ErrLedgerUnavailable = ledger.ErrUnavailable
+
+	// errMaybeAppended marks a failed append of a write or commit whose
+	// event may still reach the ledger, and then be applied.
+	errMaybeAppended = errors.New("the ledger did not confirm the append, so the write may still be applied: check before retrying it")
 )
 
 // BackendError is an error from one backend; Err is the backend driver's
@@ -140,9 +150,16 @@ func (e *UnsupportedError) Error() string {
 
 // Retryable reports whether err means the statement or transaction was not
 // applied and may simply be tried again: a conflict, a deadlock, a lock
-// timeout, an expired transaction, or a backend that could not be reached
-// before anything was committed.
+// timeout, an expired transaction, a backend that could not be reached
+// before anything was committed, or a ledger that did not answer a request
+// that applies nothing by itself (a read's catching up, a transaction's
+// lock). A write or commit whose append the ledger did not confirm is not
+// retryable: it may yet be applied.
 func Retryable(err error) bool {
+	var le *LedgerError
+	if errors.As(err, &le) {
+		return errors.Is(le.Err, ledger.ErrUnavailable) && !errors.Is(le.Err, ledger.ErrHistory) && !errors.Is(le.Err, errMaybeAppended)
+	}
 	switch {
 	case err == nil:
 		return false

@@ -285,7 +285,7 @@ func (t *tx) Commit() error {
 	if err != nil {
 		_ = t.atx.Rollback()
 		t.release()
-		return &LedgerError{Err: err}
+		return &LedgerError{Err: fmt.Errorf("%w: %w", errMaybeAppended, err)}
 	}
 	select {
 	case <-tk.Decided():

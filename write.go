@@ -36,7 +36,7 @@ func (e *engine) writePlan(ctx context.Context, p *plan, kind router.Kind, wantR
 		Reject: e.cfg.Conflict == ConflictReject,
 	})
 	if err != nil {
-		return ledger.Result{}, &LedgerError{Err: err}
+		return ledger.Result{}, &LedgerError{Err: fmt.Errorf("%w: %w", errMaybeAppended, err)}
 	}
 	if err := e.admit(ctx, t, "write", ""); err != nil {
 		return ledger.Result{}, err
