@@ -485,3 +485,132 @@ func TestRemoteLinearizable(t *testing.T) {
 	waitConnector(t, wcs[0])
 	dbtest.Converged(t, dbtest.Open(t, urls), "kv")
 }
+
+// natsStream returns the JetStream handle of a test ledger's stream.
+func natsStream(t *testing.T, l remoteLedger) (jetstream.JetStream, jetstream.Stream, func()) {
+	t.Helper()
+	u, err := url.Parse(l.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect("nats://" + u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(context.Background(), strings.TrimPrefix(u.Path, "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, s, nc.Close
+}
+
+// TestRemoteLedgerGap: a message deleted from the middle of a NATS ledger
+// stops the driver that reads past it: opening says what was seen, and no
+// backend applies anything past the gap.
+func TestRemoteLedgerGap(t *testing.T) {
+	urls := dbtest.Postgres(t, 2)
+	l := natsLedger(t)
+	dbs, cs := openRemote(t, urls, l, 1)
+	mustExec(t, dbs[0], `CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)`)
+	mustExec(t, dbs[0], `INSERT INTO kv VALUES (1, 0)`)
+	mark := mustEngine(t, cs[0]).cal.Stats().Processed
+	for range 5 {
+		mustExec(t, dbs[0], `UPDATE kv SET v = v + 1 WHERE id = 1`)
+	}
+	waitConnector(t, cs[0])
+	dbs[0].Close()
+	_, s, done := natsStream(t, l)
+	defer done()
+	if err := s.DeleteMsg(context.Background(), uint64(mark)+1); err != nil {
+		t.Fatal(err)
+	}
+	// Every backend forgets the entries after the gap, as if they had not
+	// been applied: a driver that read past the gap would apply them again.
+	direct := dbtest.Open(t, urls)
+	for _, db := range direct {
+		if _, err := db.Exec(`UPDATE kv SET v = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`DELETE FROM calibrated_applied WHERE seq > $1`, int64(mark)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := ParseDSN(dbtest.DSN(urls, "ledger='"+l.url+"'"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	err = db.Ping()
+	if !errors.Is(err, ErrLedgerUnavailable) || !errors.Is(err, ledger.ErrHistory) || Retryable(err) {
+		t.Fatalf("opening past a gap: %v; want a broken history, not retryable", err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("expected seq %d", mark+1)) {
+		t.Errorf("the error does not name where the gap is: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for i, d := range direct {
+		var v int
+		if err := d.QueryRow(`SELECT v FROM kv WHERE id = 1`).Scan(&v); err != nil || v != 0 {
+			t.Errorf("backend %c: v = %d, %v: something past the gap was applied", 'a'+i, v, err)
+		}
+	}
+}
+
+// TestRemoteLedgerRecreated: a NATS ledger deleted and created anew under
+// a running driver stops it: writes fail with a broken history that says so.
+func TestRemoteLedgerRecreated(t *testing.T) {
+	urls := dbtest.Postgres(t, 2)
+	l := natsLedger(t)
+	dbs, _ := openRemote(t, urls, l, 1)
+	mustExec(t, dbs[0], `CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)`)
+	js, s, done := natsStream(t, l)
+	defer done()
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(context.Background(), info.Config.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(context.Background(), info.Config); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := dbs[0].ExecContext(ctx, `INSERT INTO kv VALUES (1, 0)`)
+		cancel()
+		if errors.Is(err, ledger.ErrHistory) {
+			t.Logf("write after the stream was recreated: %v", err)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes go on after the ledger was recreated: last %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for i, d := range dbtest.Open(t, urls) {
+		var n int
+		if err := d.QueryRow(`SELECT count(*) FROM kv`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("backend %c: %d rows, %v: a write on the new stream was applied", 'a'+i, n, err)
+		}
+	}
+}
+
+func mustEngine(t *testing.T, c *connector) *engine {
+	t.Helper()
+	e, err := c.engine(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
