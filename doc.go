@@ -25,6 +25,10 @@
 //	                          github.com/calibrated/calibrated/sqlite)
 //	ledger=local              the in-process ledger (default)
 //	ledger=file:///DIR        a ledger on disk: a restart resumes from it
+//	ledger=nats://HOST:4222/NAME[?replicas=3&group=N&monitor=URL&durability=relaxed]
+//	                          a JetStream stream shared by every process on it
+//	ledger=redis://HOST:6379/NAME[?wait=N]
+//	                          a Redis stream shared by every process on it
 //	conflict=wait|reject      a write meeting a pending write on its rows waits
 //	                          in arrival order (default) or fails with ErrConflict
 //	lock_timeout=5s           how long a write waits for its rows
@@ -94,12 +98,36 @@
 // rebuilds it. See [StatusOf], [History], [Resync] and the calibrated
 // command's status, log, verify and resync.
 //
+// # Remote mode
+//
+// With ledger=nats:// or ledger=redis:// any number of processes share one
+// timeline: every process runs the same calibrator over the same stream, so
+// all take the same decisions, and no other channel joins them. Exactly one
+// process applies to each backend: the holder of that backend's applier
+// lease, a Lease event in the ledger that lapses in log time; a process
+// that dies holding leases is replaced within about three seconds, and the
+// applied marks in the backends keep every entry applied once across the
+// hand-over. Open refuses a NATS stream that could lose acknowledged
+// appends (one replica on a server that does not sync every write) unless
+// durability=relaxed. A Redis ledger is as durable as the Redis server: its
+// replication is asynchronous, so a failover can lose the acknowledged
+// tail; use it on one node or for development, or with wait=N. When the
+// ledger does not answer, writes and strong reads fail fast with
+// [ErrLedgerUnavailable] and the driver goes on by itself when it returns.
+// A gap, a rewind or a recreated stream stops the driver with a
+// [*LedgerError] naming what was seen ([ledger.ErrHistory]); nothing past
+// it is applied. [WithLedger] supplies a ledger of the application's own.
+//
 // # Consistency
 //
 // Under consistency=strong (the default) a read never returns a row older
 // than a write already acknowledged to any client: it waits while its
 // backend has a pending write on its rows, or goes to a backend that has
 // none. With the in-process ledger this is the same as consistency=local.
+// On a shared ledger a strong read first learns the ledger's tail (one round
+// trip to NATS or Redis) and waits until this process has read that far;
+// consistency=local skips that round trip: a process reads its own writes
+// and never goes back in time, but may not yet see another process's.
 // consistency=none skips the wait: reads may be stale.
 //
 // # Errors
