@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -477,4 +478,67 @@ func BenchmarkStrongRead(b *testing.B) {
 		}
 	}
 	paired(b, read(local.db), read(remote[0]))
+}
+
+// BenchmarkStartup: the time a new process takes to open calibrated on a
+// NATS ledger that already holds a long history: CALIBRATED_BENCH_EVENTS
+// events (default 300k), a third of them writes and the rest their
+// appliers' reports, in a packed stream. The process reads the whole
+// stream (there are no snapshots) before it serves; reported as seconds
+// and events read per second.
+func BenchmarkStartup(b *testing.B) {
+	events := 300_000
+	if v, err := strconv.Atoi(os.Getenv("CALIBRATED_BENCH_EVENTS")); err == nil && v > 0 {
+		events = v
+	}
+	urls := dbtest.Postgres(b, 2)
+	l := natsLedger(b)
+	l.url += "&group=256"
+	logs := openLogs(b, l.url, 1)
+	defer logs[0].Close()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	fill := time.Now()
+	for range 24 {
+		wg.Go(func() {
+			for next.Add(3) <= int64(events) {
+				k := strconv.FormatInt(next.Load(), 10)
+				seq, err := logs[0].Append(b.Context(), &ledger.Event{Type: ledger.Write, Origin: "filler", Stamp: time.Now().Round(0),
+					Keys: []ledger.Key{ledger.RowKey("kv", k)}, Stmts: []ledger.Stmt{{SQL: "UPDATE kv SET v = v + 1 WHERE id = $1", Args: []any{k}}}})
+				for _, be := range []string{"a", "b"} {
+					if err == nil {
+						_, err = logs[0].Append(b.Context(), &ledger.Event{Type: ledger.Applied, Origin: "filler", Stamp: time.Now().Round(0),
+							Backend: be, Seqs: []ledger.Seq{seq}, Outcomes: []ledger.Outcome{{Rows: 1}}})
+					}
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.Logf("%d events appended in %v", events, time.Since(fill).Round(time.Millisecond))
+	var elapsed time.Duration
+	for b.Loop() {
+		start := time.Now()
+		cfg, err := ParseDSN(dbtest.DSN(urls, "ledger='"+l.url+"'"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := NewConnector(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db := sql.OpenDB(c)
+		if err := db.Ping(); err != nil {
+			b.Fatal(err)
+		}
+		elapsed += time.Since(start)
+		db.Close()
+	}
+	per := elapsed.Seconds() / float64(b.N)
+	b.ReportMetric(per, "s/open")
+	b.ReportMetric(float64(events)/per, "events/s")
 }
