@@ -109,7 +109,7 @@ func openRemote(t testing.TB, urls []string, l remoteLedger, n int, opts ...stri
 }
 
 // TestRemoteLedgerConflicts: three handles with their own connections to
-// one NATS or Redis ledger. Under conflict=wait, 3 × 8 goroutines × 25
+// one NATS or Redis ledger. Under conflict=wait, 3 × 8 goroutines × 100
 // increments of one row add up exactly; under conflict=reject, two handles
 // racing on one row get exactly one winner per round.
 func TestRemoteLedgerConflicts(t *testing.T) {
@@ -123,7 +123,7 @@ func TestRemoteLedgerConflicts(t *testing.T) {
 			for _, db := range dbs {
 				for range 8 {
 					wg.Go(func() {
-						for range 25 {
+						for range 100 {
 							if _, err := db.Exec(`UPDATE kv SET v = v + 1 WHERE id = 1`); err != nil {
 								t.Error(err)
 								return
@@ -135,8 +135,8 @@ func TestRemoteLedgerConflicts(t *testing.T) {
 			wg.Wait()
 			for i, db := range dbs {
 				var v int
-				if err := db.QueryRow(`SELECT v FROM kv WHERE id = 1`).Scan(&v); err != nil || v != 3*8*25 {
-					t.Errorf("read through handle %d: %d, %v; want %d", i, v, err, 3*8*25)
+				if err := db.QueryRow(`SELECT v FROM kv WHERE id = 1`).Scan(&v); err != nil || v != 3*8*100 {
+					t.Errorf("read through handle %d: %d, %v; want %d", i, v, err, 3*8*100)
 				}
 			}
 
