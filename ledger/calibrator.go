@@ -137,6 +137,7 @@ type Calibrator struct {
 	lapsed    map[string]bool      // transactions whose lease lapsed, until they commit or abort
 	leases    map[string]lease     // applier leases by backend (remote mode)
 	seen      map[string]time.Time // each origin's latest stamp
+	ri        readIndex            // shares tail reads among concurrent Syncs
 
 	// OnAppend, if set before Start, hears how long each append took.
 	OnAppend func(time.Duration)
@@ -898,7 +899,7 @@ func (c *Calibrator) WaitApplied(ctx context.Context, j *Job, backend string) er
 // Sync waits until the calibrator has processed everything appended before
 // the call: the read index of a linearizable read.
 func (c *Calibrator) Sync(ctx context.Context) error {
-	tail, err := c.log.Tail(ctx)
+	tail, err := c.tail(ctx)
 	if err != nil {
 		return err
 	}
