@@ -542,3 +542,43 @@ func BenchmarkStartup(b *testing.B) {
 	b.ReportMetric(per, "s/open")
 	b.ReportMetric(float64(events)/per, "events/s")
 }
+
+// BenchmarkStrongReadConcurrent: point reads from 8 clients through a
+// handle on a NATS ledger (each read learns the ledger's tail, shared
+// among the reads waiting at that moment) against the same through a
+// handle on ledger=local, in alternating phases of equal work.
+func BenchmarkStrongReadConcurrent(b *testing.B) {
+	const clients, perClient = 8, 500
+	local := openCluster(b, dbtest.Postgres(b, 2))
+	seedKV(b, local.db, 1000)
+	remote, _ := openRemote(b, dbtest.Postgres(b, 2), natsLedger(b), 1)
+	seedKV(b, remote[0], 1000)
+	phase := func(db *sql.DB) time.Duration {
+		start := time.Now()
+		var wg sync.WaitGroup
+		for c := range clients {
+			wg.Go(func() {
+				var v int
+				for i := range perClient {
+					if err := db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*perClient+i)%1000+1).Scan(&v); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	phase(local.db)
+	phase(remote[0])
+	var tl, tr time.Duration
+	for b.Loop() {
+		tl += phase(local.db)
+		tr += phase(remote[0])
+	}
+	n := float64(b.N * clients * perClient)
+	b.ReportMetric(n/tl.Seconds(), "local-reads/s")
+	b.ReportMetric(n/tr.Seconds(), "nats-reads/s")
+	b.ReportMetric(tl.Seconds()/tr.Seconds(), "ratio")
+}
