@@ -274,43 +274,55 @@ func BenchmarkTPCB(b *testing.B) {
 // in alternating phases of equal work; reports reads/s of each and the
 // ratio (issue target ≥ 0.9).
 func BenchmarkPointReadConcurrent(b *testing.B) {
-	const clients, perClient = 8, 2000
 	cl := openCluster(b, dbtest.Postgres(b, 3))
 	seedKV(b, cl.db, 1000)
 	waitAppliedB(b, cl)
-	for _, db := range []*sql.DB{cl.db, cl.direct[0]} {
+	read := func(db *sql.DB) func(c, i int) error {
+		return func(c, i int) error {
+			var v int
+			return db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*2000+i)%1000+1).Scan(&v)
+		}
+	}
+	pairedConcurrent(b, 8, 2000, "direct-reads/s", "calibrated-reads/s", read(cl.direct[0]), read(cl.db), cl.direct[0], cl.db)
+}
+
+// pairedConcurrent runs base and cal from clients goroutines, perClient
+// operations each, in alternating phases of equal work (after one phase
+// of each to warm up), and reports each one's operations per second under
+// the given names and their ratio (base's time / cal's). The handles keep
+// a connection per client idle between operations.
+func pairedConcurrent(b *testing.B, clients, perClient int, baseName, calName string, base, cal func(c, i int) error, dbs ...*sql.DB) {
+	b.Helper()
+	for _, db := range dbs {
 		db.SetMaxIdleConns(clients)
 	}
-	phase := func(db *sql.DB) time.Duration {
+	phase := func(op func(c, i int) error) time.Duration {
 		start := time.Now()
 		var wg sync.WaitGroup
-		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var v int
-				for i := 0; i < perClient; i++ {
-					if err := db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*perClient+i)%1000+1).Scan(&v); err != nil {
+		for c := range clients {
+			wg.Go(func() {
+				for i := range perClient {
+					if err := op(c, i); err != nil {
 						b.Error(err)
 						return
 					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		return time.Since(start)
 	}
-	phase(cl.direct[0])
-	phase(cl.db)
-	var td, tc time.Duration
+	phase(base)
+	phase(cal)
+	var tb, tc time.Duration
 	for b.Loop() {
-		td += phase(cl.direct[0])
-		tc += phase(cl.db)
+		tb += phase(base)
+		tc += phase(cal)
 	}
 	n := float64(b.N * clients * perClient)
-	b.ReportMetric(n/td.Seconds(), "direct-reads/s")
-	b.ReportMetric(n/tc.Seconds(), "calibrated-reads/s")
-	b.ReportMetric(td.Seconds()/tc.Seconds(), "ratio")
+	b.ReportMetric(n/tb.Seconds(), baseName)
+	b.ReportMetric(n/tc.Seconds(), calName)
+	b.ReportMetric(tb.Seconds()/tc.Seconds(), "ratio")
 }
 
 // BenchmarkUpdateConcurrent: single-row autocommit UPDATEs by primary key
@@ -318,43 +330,18 @@ func BenchmarkPointReadConcurrent(b *testing.B) {
 // alternating phases of equal work; reports writes/s of each and the
 // ratio (issue target ≥ 0.7).
 func BenchmarkUpdateConcurrent(b *testing.B) {
-	const clients, perClient = 8, 500
 	direct := dbtest.Open(b, dbtest.Postgres(b, 1))[0]
 	cl := openCluster(b, dbtest.Postgres(b, 2))
+	update := func(db *sql.DB) func(c, i int) error {
+		return func(c, i int) error {
+			_, err := db.Exec(`UPDATE kv SET v = v + 1 WHERE id = $1`, 1+rand.IntN(1000))
+			return err
+		}
+	}
 	for _, db := range []*sql.DB{direct, cl.db} {
 		seedKV(b, db, 1000)
-		db.SetMaxIdleConns(clients)
 	}
-	phase := func(db *sql.DB) time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(c), 5))
-				for i := 0; i < perClient; i++ {
-					if _, err := db.Exec(`UPDATE kv SET v = v + 1 WHERE id = $1`, 1+r.IntN(1000)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
-	}
-	phase(direct)
-	phase(cl.db)
-	var td, tc time.Duration
-	for b.Loop() {
-		td += phase(direct)
-		tc += phase(cl.db)
-	}
-	n := float64(b.N * clients * perClient)
-	b.ReportMetric(n/td.Seconds(), "direct-writes/s")
-	b.ReportMetric(n/tc.Seconds(), "calibrated-writes/s")
-	b.ReportMetric(td.Seconds()/tc.Seconds(), "ratio")
+	pairedConcurrent(b, 8, 500, "direct-writes/s", "calibrated-writes/s", update(direct), update(cl.db), direct, cl.db)
 }
 
 // BenchmarkAdmissions: writes admitted per second by the calibrator, the
@@ -548,37 +535,15 @@ func BenchmarkStartup(b *testing.B) {
 // among the reads waiting at that moment) against the same through a
 // handle on ledger=local, in alternating phases of equal work.
 func BenchmarkStrongReadConcurrent(b *testing.B) {
-	const clients, perClient = 8, 500
 	local := openCluster(b, dbtest.Postgres(b, 2))
 	seedKV(b, local.db, 1000)
 	remote, _ := openRemote(b, dbtest.Postgres(b, 2), natsLedger(b), 1)
 	seedKV(b, remote[0], 1000)
-	phase := func(db *sql.DB) time.Duration {
-		start := time.Now()
-		var wg sync.WaitGroup
-		for c := range clients {
-			wg.Go(func() {
-				var v int
-				for i := range perClient {
-					if err := db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*perClient+i)%1000+1).Scan(&v); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+	read := func(db *sql.DB) func(c, i int) error {
+		return func(c, i int) error {
+			var v int
+			return db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*500+i)%1000+1).Scan(&v)
 		}
-		wg.Wait()
-		return time.Since(start)
 	}
-	phase(local.db)
-	phase(remote[0])
-	var tl, tr time.Duration
-	for b.Loop() {
-		tl += phase(local.db)
-		tr += phase(remote[0])
-	}
-	n := float64(b.N * clients * perClient)
-	b.ReportMetric(n/tl.Seconds(), "local-reads/s")
-	b.ReportMetric(n/tr.Seconds(), "nats-reads/s")
-	b.ReportMetric(tl.Seconds()/tr.Seconds(), "ratio")
+	pairedConcurrent(b, 8, 500, "local-reads/s", "nats-reads/s", read(local.db), read(remote[0]), local.db, remote[0])
 }

@@ -32,11 +32,19 @@ func newCluster(t testing.TB, n int, opts ...string) *cluster {
 
 func openCluster(t testing.TB, urls []string, opts ...string) *cluster {
 	t.Helper()
-	cfg, err := ParseDSN(dbtest.DSN(urls, opts...))
+	db, c := openDSN(t, dbtest.DSN(urls, opts...))
+	return &cluster{db: db, c: c, direct: dbtest.Open(t, urls), urls: urls}
+}
+
+// openDSN opens a handle on dsn with its own connector, closed when t
+// ends, and checks that it starts.
+func openDSN(t testing.TB, dsn string, options ...Option) (*sql.DB, *connector) {
+	t.Helper()
+	cfg, err := ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newConnector(cfg)
+	c, err := newConnector(cfg, options...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +53,7 @@ func openCluster(t testing.TB, urls []string, opts ...string) *cluster {
 	if err := db.Ping(); err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{db: db, c: c, direct: dbtest.Open(t, urls), urls: urls}
+	return db, c
 }
 
 func (cl *cluster) engine(t testing.TB) *engine {

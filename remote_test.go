@@ -20,7 +20,6 @@ import (
 	"github.com/anishathalye/porcupine"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
 	"github.com/calibrated/calibrated/internal/faults"
@@ -43,44 +42,14 @@ func remoteLedgers(t testing.TB) []remoteLedger {
 
 func natsLedger(t testing.TB) remoteLedger {
 	t.Helper()
-	server, name := dbtest.NATS(t), dbtest.Name("CALTEST_")
-	t.Cleanup(func() {
-		nc, err := nats.Connect(server)
-		if err != nil {
-			t.Errorf("delete stream %s: %v", name, err)
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err = js.DeleteStream(ctx, name)
-		}
-		if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			t.Errorf("delete stream %s: %v", name, err)
-		}
-	})
+	url, _ := dbtest.NATSLedger(t)
 	// The shared test server syncs on its default timer: relaxed.
-	return remoteLedger{kind: "nats", url: server + "/" + name + "?durability=relaxed"}
+	return remoteLedger{kind: "nats", url: url + "?durability=relaxed"}
 }
 
 func redisLedger(t testing.TB) remoteLedger {
 	t.Helper()
-	server, name := dbtest.Redis(t), dbtest.Name("caltest_")
-	t.Cleanup(func() {
-		opt, err := redis.ParseURL(server)
-		if err != nil {
-			t.Errorf("delete ledger %s: %v", name, err)
-			return
-		}
-		c := redis.NewClient(opt)
-		defer c.Close()
-		if err := c.Del(context.Background(), "calibrated:{"+name+"}", "calibrated:{"+name+"}:meta").Err(); err != nil {
-			t.Errorf("delete ledger %s: %v", name, err)
-		}
-	})
-	return remoteLedger{kind: "redis", url: server + "/" + name}
+	return remoteLedger{kind: "redis", url: dbtest.RedisLedger(t)}
 }
 
 // openRemote opens n handles, each with its own connector and its own
@@ -90,19 +59,7 @@ func openRemote(t testing.TB, urls []string, l remoteLedger, n int, opts ...stri
 	var dbs []*sql.DB
 	var cs []*connector
 	for range n {
-		cfg, err := ParseDSN(dbtest.DSN(urls, append([]string{"ledger='" + l.url + "'"}, opts...)...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := newConnector(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := sql.OpenDB(c)
-		t.Cleanup(func() { db.Close() })
-		if err := db.Ping(); err != nil {
-			t.Fatal(err)
-		}
+		db, c := openDSN(t, dbtest.DSN(urls, append([]string{"ledger='" + l.url + "'"}, opts...)...))
 		dbs, cs = append(dbs, db), append(cs, c)
 	}
 	return dbs, cs
@@ -208,23 +165,8 @@ func TestRemoteBankChild(t *testing.T) {
 	}
 	accounts, _ := strconv.Atoi(os.Getenv("CALIBRATED_REMOTE_CHILD_ACCOUNTS"))
 	d, _ := time.ParseDuration(os.Getenv("CALIBRATED_REMOTE_CHILD_FOR"))
-	cfg, err := ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := newConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	defer db.Close()
-	if err := db.Ping(); err != nil {
-		t.Fatal(err)
-	}
-	e, err := c.engine(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, c := openDSN(t, dsn)
+	e := mustEngine(t, c)
 	fmt.Printf("origin %s\n", e.cal.Origin())
 	deadline := time.Now().Add(d)
 	var mu sync.Mutex
@@ -397,14 +339,7 @@ func TestRemoteBank(t *testing.T) {
 					t.Fatalf("backend %s never caught up: %v", b, err)
 				}
 			}
-			direct := dbtest.Open(t, urls)
-			for i, db := range direct {
-				var sum int64
-				if err := db.QueryRow(`SELECT sum(bal) FROM acct`).Scan(&sum); err != nil || sum != accounts*1000 {
-					t.Errorf("backend %c: total %d, %v; want %d", 'a'+i, sum, err, accounts*1000)
-				}
-			}
-			dbtest.Converged(t, direct, "acct")
+			checkBank(t, dbtest.Open(t, urls), accounts)
 			deadline = time.Now().Add(10 * time.Second)
 			for w.Stats().Holders > 0 {
 				if time.Now().After(deadline) {

@@ -26,19 +26,7 @@ func shareLedger(t *testing.T, log ledger.Log, urls []string, n int, opts ...str
 	t.Helper()
 	var ps []*participant
 	for range n {
-		cfg, err := ParseDSN(dbtest.DSN(urls, opts...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := newConnector(cfg, WithLedger(log))
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := sql.OpenDB(c)
-		t.Cleanup(func() { db.Close() })
-		if err := db.Ping(); err != nil {
-			t.Fatal(err)
-		}
+		db, c := openDSN(t, dbtest.DSN(urls, opts...), WithLedger(log))
 		ps = append(ps, &participant{db: db, c: c})
 	}
 	return ps
@@ -179,14 +167,7 @@ func TestSharedLedger(t *testing.T) {
 			t.Fatalf("backend %s never caught up: %v", b.Name, err)
 		}
 	}
-	direct := dbtest.Open(t, urls)
-	for i, db := range direct {
-		var sum int64
-		if err := db.QueryRow(`SELECT sum(bal) FROM acct`).Scan(&sum); err != nil || sum != accounts*1000 {
-			t.Errorf("backend %c: total %d, %v; want %d", 'a'+i, sum, err, accounts*1000)
-		}
-	}
-	dbtest.Converged(t, direct, "acct")
+	checkBank(t, dbtest.Open(t, urls), accounts)
 	// No key stays held past the dead engine's transaction leases.
 	deadline = time.Now().Add(survivor.cfg.TxLease + 5*time.Second)
 	for survivor.cal.Stats().Holders > 0 {

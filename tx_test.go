@@ -141,15 +141,22 @@ func TestBank(t *testing.T) {
 				t.Errorf("a deadlock took %v to report; lock_timeout is 20s", time.Duration(slowest.Load()))
 			}
 			waitApplied(t, cl)
-			for i, db := range cl.direct {
-				var sum int64
-				if err := db.QueryRow(`SELECT sum(bal) FROM acct`).Scan(&sum); err != nil || sum != int64(accounts)*1000 {
-					t.Errorf("backend %c: total %d, %v; want %d", 'a'+i, sum, err, accounts*1000)
-				}
-			}
-			dbtest.Converged(t, cl.direct, "acct")
+			checkBank(t, cl.direct, accounts)
 		})
 	}
+}
+
+// checkBank checks every backend, directly, for the bank's total (1000 in
+// each of accounts accounts) and the same rows everywhere.
+func checkBank(t *testing.T, direct []*sql.DB, accounts int) {
+	t.Helper()
+	for i, db := range direct {
+		var sum int64
+		if err := db.QueryRow(`SELECT sum(bal) FROM acct`).Scan(&sum); err != nil || sum != int64(accounts)*1000 {
+			t.Errorf("backend %c: total %d, %v; want %d", 'a'+i, sum, err, accounts*1000)
+		}
+	}
+	dbtest.Converged(t, direct, "acct")
 }
 
 func bankTransfer(db *sql.DB, from, to int, amount int64, fromFirst bool) error {

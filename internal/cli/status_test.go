@@ -5,14 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/calibrated/calibrated"
 	"github.com/calibrated/calibrated/internal/dbtest"
@@ -138,9 +134,8 @@ func TestStatusUsage(t *testing.T) {
 // application, not the status command, which finds the leases held.
 func TestStatusRemote(t *testing.T) {
 	urls := dbtest.Postgres(t, 2)
-	name := dbtest.Name("CALSTATUS_")
-	dsn := dbtest.DSN(urls, "ledger='"+dbtest.NATS(t)+"/"+name+"?durability=relaxed'")
-	t.Cleanup(func() { deleteStream(t, dbtest.NATS(t), name) })
+	ledger, _ := dbtest.NATSLedger(t)
+	dsn := dbtest.DSN(urls, "ledger='"+ledger+"?durability=relaxed'")
 	cfg, err := calibrated.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -188,24 +183,5 @@ func TestStatusRemote(t *testing.T) {
 		}) {
 			t.Errorf("status text: no line for %s applied by %s:\n%s", b, st.Process, out)
 		}
-	}
-}
-
-// deleteStream removes a test's NATS stream.
-func deleteStream(t *testing.T, server, name string) {
-	nc, err := nats.Connect(server)
-	if err != nil {
-		t.Errorf("delete stream %s: %v", name, err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		err = js.DeleteStream(ctx, name)
-	}
-	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Errorf("delete stream %s: %v", name, err)
 	}
 }
