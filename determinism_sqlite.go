@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -74,9 +76,9 @@ func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
 	if info, err := e.schema.Table(ctx, t.Name); err == nil && info != nil {
 		for _, g := range info.Generated {
 			if g.Rowid && t.LeavesToDatabase(g.Column, false, p.args) {
-				return unsafe(a, fmt.Sprintf("column %s.%s (INTEGER PRIMARY KEY) given NULL or an expression", t.Name, g.Column),
-					"would be numbered separately by every backend",
-					"omit "+g.Column+" from the INSERT to have the driver number it from the anchor, or give it a value")
+				if err := e.fillNullIDs(ctx, p, t, g); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -101,7 +103,7 @@ func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
 			exprCols = append(exprCols, i)
 			continue
 		}
-		first, err := e.drawRowids(ctx, anchor, t.Name, g, rows)
+		first, err := e.drawRowids(ctx, anchor, t.Name, g, rows, 0)
 		if err != nil {
 			return err
 		}
@@ -158,6 +160,71 @@ func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
 	return nil
 }
 
+// fillNullIDs gives the rows of an INSERT that pass NULL for the INTEGER
+// PRIMARY KEY g (as GORM does for the new records of a batch that also
+// holds existing ones) ids drawn from the anchor, by replacing those
+// arguments; ids are drawn above every id the statement gives explicitly.
+// A NULL written in the text, an expression, or one argument given to
+// several rows is refused.
+func (e *engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g backend.Generated) error {
+	refuse := func() error {
+		return unsafe(p.a, fmt.Sprintf("column %s.%s (INTEGER PRIMARY KEY) given NULL in the text or an expression", t.Name, g.Column),
+			"would be numbered separately by every backend",
+			"omit "+g.Column+" from the INSERT, pass NULL as an argument, or give it a value")
+	}
+	col := slices.Index(t.InsertCols, g.Column)
+	if col < 0 || t.InsertRows == nil {
+		return refuse()
+	}
+	null := router.FormatValue(nil)
+	var fill []int // indexes in p.args, in row order
+	var floor int64
+	for _, row := range t.InsertRows {
+		if col >= len(row) || row[col].Expr {
+			return refuse()
+		}
+		src := row[col]
+		if src.Param == 0 {
+			if src.Const == null {
+				return refuse()
+			}
+			if n, err := strconv.ParseInt(src.Const, 10, 64); err == nil {
+				floor = max(floor, n+1)
+			}
+			continue
+		}
+		i := slices.IndexFunc(p.args, func(nv driver.NamedValue) bool { return nv.Ordinal == src.Param })
+		if i < 0 {
+			return refuse()
+		}
+		if p.args[i].Value != nil {
+			if n, err := strconv.ParseInt(router.FormatValue(p.args[i].Value), 10, 64); err == nil {
+				floor = max(floor, n+1)
+			}
+			continue
+		}
+		if slices.Contains(fill, i) {
+			return refuse()
+		}
+		fill = append(fill, i)
+	}
+	anchor, err := e.anchor()
+	if err != nil {
+		return err
+	}
+	first, err := e.drawRowids(ctx, anchor, t.Name, g, len(fill), floor)
+	if err != nil {
+		return err
+	}
+	args := append([]driver.NamedValue(nil), p.args...)
+	for k, i := range fill {
+		args[i].Value = first + int64(k)
+	}
+	p.args = args
+	p.lastID = first + int64(len(fill)) - 1
+	return nil
+}
+
 // liteIDs keeps, per engine and table, the next rowid this process may hand
 // out: ids drawn for writes not yet applied on the anchor are not in its
 // max(rowid).
@@ -175,7 +242,7 @@ type liteIDKey struct {
 // Two processes sharing a ledger and drawing at once from the same anchor
 // can draw the same ids: the second INSERT then fails with a unique
 // violation on every backend alike, and the backends stay identical.
-func (e *engine) drawRowids(ctx context.Context, anchor *backend.Backend, table string, g backend.Generated, n int) (int64, error) {
+func (e *engine) drawRowids(ctx context.Context, anchor *backend.Backend, table string, g backend.Generated, n int, floor int64) (int64, error) {
 	q := "SELECT coalesce(max(rowid), 0) FROM " + liteQuote(table)
 	args := []any{}
 	if g.Autoincrement {
@@ -190,7 +257,7 @@ func (e *engine) drawRowids(ctx context.Context, anchor *backend.Backend, table 
 	liteIDs.Lock()
 	defer liteIDs.Unlock()
 	k := liteIDKey{e, table}
-	first := max(top+1, liteIDs.next[k])
+	first := max(top+1, liteIDs.next[k], floor)
 	liteIDs.next[k] = first + int64(n)
 	return first, nil
 }

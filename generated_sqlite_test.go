@@ -115,6 +115,16 @@ func TestSQLiteGeneratedIDs(t *testing.T) {
 		t.Errorf("INTEGER PRIMARY KEY given NULL: %v, want *UnsafeStatementError", err)
 	}
 
+	// NULL passed for the id, beside an explicit id: drawn above it.
+	res = mustExec(t, db, "INSERT INTO plain (id, v) VALUES (?, ?), (?, ?)", nil, "n1", 500, "n2")
+	if id, _ := res.LastInsertId(); id != 501 {
+		t.Fatalf("LastInsertId %d for a NULL id beside 500, want 501", id)
+	}
+	var v string
+	if err := direct[2].QueryRow("SELECT v FROM plain WHERE id = 501").Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+
 	// GORM's SQLite migrator rebuilding a table, in a transaction.
 	tx, err = db.Begin()
 	if err != nil {
@@ -134,6 +144,9 @@ func TestSQLiteGeneratedIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	liteConverged(t, db, direct, "items", "plain")
+	if err := direct[2].QueryRow("SELECT v FROM plain WHERE id = 501").Scan(&v); err != nil || v != "n1" {
+		t.Fatalf("row 501 on backend c: %q, %v", v, err)
+	}
 	var n, stamped int
 	if err := direct[2].QueryRow("SELECT count(*), count(at) FROM items").Scan(&n, &stamped); err != nil || n != 4 || stamped != 4 {
 		t.Fatalf("backend c: %d items, %d stamped, %v", n, stamped, err)
