@@ -85,6 +85,10 @@ func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
 	if rw == nil || rw.lite == nil {
 		return nil
 	}
+	if p.a != a {
+		return unsafe(a, fmt.Sprintf("table %s: NULL ids beside omitted generated columns", t.Name),
+			"cannot be rewritten in one statement yet", "pass the ids as arguments, or give the other columns values")
+	}
 	lw := rw.lite
 	rows := len(t.InsertRows)
 	vals := make([][]any, rows) // per row, per generated column
@@ -179,6 +183,30 @@ func (e *engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g ba
 	null := router.FormatValue(nil)
 	var fill []int // indexes in p.args, in row order
 	var floor int64
+	// NULL written in the text (GORM's SQLite dialect writes it for the new
+	// records of a batch): each becomes a parameter of its own.
+	nulls := 0
+	for _, row := range t.InsertRows {
+		if col < len(row) && row[col].Param == 0 && !row[col].Expr && row[col].Const == null {
+			nulls++
+		}
+	}
+	if nulls > 0 {
+		text, which, err := router.ReplaceSQLiteInsertNulls(p.a.Text, g.Column, p.a.NumParams+1)
+		if err != nil || len(which) != nulls {
+			return refuse()
+		}
+		na, err := e.an.Analyze(text)
+		if err != nil {
+			return err
+		}
+		args := append([]driver.NamedValue(nil), p.args...)
+		for k := range which {
+			args = append(args, driver.NamedValue{Ordinal: p.a.NumParams + 1 + k})
+		}
+		p.a, p.args = na, args
+		t = &na.Tables[0]
+	}
 	for _, row := range t.InsertRows {
 		if col >= len(row) || row[col].Expr {
 			return refuse()

@@ -109,12 +109,17 @@ func TestSQLiteGeneratedIDs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	_, err = db.Exec("INSERT INTO plain (id, v) VALUES (NULL, 'n')")
+	_, err = db.Exec("INSERT INTO plain (id, v) VALUES (NULL + 1, 'n')")
 	var unsafe *UnsafeStatementError
 	if !errors.As(err, &unsafe) {
-		t.Errorf("INTEGER PRIMARY KEY given NULL: %v, want *UnsafeStatementError", err)
+		t.Errorf("INTEGER PRIMARY KEY given an expression: %v, want *UnsafeStatementError", err)
 	}
 
+	// NULL written for the id, as GORM's SQLite dialect does in a batch.
+	res = mustExec(t, db, "INSERT INTO plain (id, v) VALUES (NULL, ?), (?, ?), (NULL, ?)", "m1", 400, "m2", "m3")
+	if id, _ := res.LastInsertId(); id != 402 {
+		t.Fatalf("LastInsertId %d for NULL ids beside 400, want 402", id)
+	}
 	// NULL passed for the id, beside an explicit id: drawn above it.
 	res = mustExec(t, db, "INSERT INTO plain (id, v) VALUES (?, ?), (?, ?)", nil, "n1", 500, "n2")
 	if id, _ := res.LastInsertId(); id != 501 {

@@ -46,7 +46,7 @@ func TestSQLite(t *testing.T) {
 		t.Fatalf("unique violation: %v", err)
 	}
 	for _, q := range []string{
-		"INSERT INTO kv (id, v) VALUES (NULL, 1)", // the rowid given NULL, numbered by every backend
+		"INSERT INTO kv (id, v) VALUES (NULL + 1, 1)", // the rowid given an expression, numbered by every backend
 		"UPDATE kv SET v = random() WHERE id = 1",
 		"DELETE FROM kv WHERE id IN (SELECT id FROM kv ORDER BY v LIMIT 1)",
 	} {

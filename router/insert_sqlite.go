@@ -155,3 +155,71 @@ func sqliteInsert(text string) (*ast.InsertStmt, error) {
 	}
 	return ins, nil
 }
+
+// ReplaceSQLiteInsertNulls rewrites a SQLite INSERT … VALUES so that each
+// row giving column col a literal NULL gives it the parameter ?first,
+// ?first+1, … instead (every ? of the text becoming ?NNN, as in
+// AddSQLiteInsertColumns), and returns the indexes of those rows.
+func ReplaceSQLiteInsertNulls(text, col string, first int) (string, []int, error) {
+	ins, err := sqliteInsert(text)
+	if err != nil {
+		return "", nil, err
+	}
+	rows := liteValues(ins.Select)
+	idx := -1
+	for i, c := range ins.Columns {
+		if c != nil && asciiLower(c.Name) == col {
+			idx = i
+		}
+	}
+	if idx < 0 || len(rows) == 0 {
+		return "", nil, errors.New("router: not an INSERT … VALUES naming the column")
+	}
+	type edit struct {
+		at, end int
+		s       string
+	}
+	var edits []edit
+	var bad error
+	ast.Walk(ins, func(n ast.Node) bool {
+		if p, ok := n.(*ast.BindParam); ok {
+			switch p.Kind {
+			case ast.ParamAnon:
+				edits = append(edits, edit{p.Pos(), p.End(), "?" + strconv.Itoa(p.Number)})
+			case ast.ParamNumber:
+			default:
+				bad = errors.New("router: named parameters cannot be renumbered")
+			}
+		}
+		return true
+	})
+	if bad != nil {
+		return "", nil, bad
+	}
+	var which []int
+	n := first
+	for r, row := range rows {
+		if idx >= len(row) {
+			return "", nil, errors.New("router: a VALUES row is short")
+		}
+		if lit, ok := row[idx].(*ast.Literal); ok && lit != nil && lit.Kind == ast.LitNull {
+			edits = append(edits, edit{lit.Pos(), lit.End(), "?" + strconv.Itoa(n)})
+			n++
+			which = append(which, r)
+		}
+	}
+	for i := 1; i < len(edits); i++ {
+		for j := i; j > 0 && edits[j].at < edits[j-1].at; j-- {
+			edits[j], edits[j-1] = edits[j-1], edits[j]
+		}
+	}
+	var b strings.Builder
+	last := 0
+	for _, e := range edits {
+		b.WriteString(text[last:e.at])
+		b.WriteString(e.s)
+		last = e.end
+	}
+	b.WriteString(text[last:])
+	return b.String(), which, nil
+}
