@@ -25,6 +25,11 @@ func (e *engine) execWrite(ctx context.Context, c *conn, a *router.Analysis, arg
 	if err != nil {
 		return nil, err
 	}
+	if c.fkOff {
+		if err := withoutFKChecks(p); err != nil {
+			return nil, err
+		}
+	}
 	if p.anchorFirst() {
 		return e.implicitTx(ctx, c, func(t *tx) (driver.Result, error) { return t.exec(ctx, a.Text, args) })
 	}

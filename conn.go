@@ -30,6 +30,7 @@ type conn struct {
 	e      *engine
 	tx     *tx
 	closed bool
+	fkOff  bool // MySQL: SET FOREIGN_KEY_CHECKS = 0 is in force on this conn
 }
 
 // Prepare implements [driver.Conn].
@@ -84,6 +85,9 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		return c.tx.exec(ctx, query, args)
 	}
 	e := c.e
+	if c.setFKChecks(query) {
+		return e.result(0, 0), nil
+	}
 	a, err := e.an.Analyze(query)
 	if err != nil {
 		return e.unparsedExec(ctx, query, args, err)
@@ -182,6 +186,7 @@ func (c *conn) ResetSession(ctx context.Context) error {
 	if c.tx != nil {
 		return driver.ErrBadConn
 	}
+	c.fkOff = false
 	return nil
 }
 

@@ -24,6 +24,9 @@ type plan struct {
 	args []driver.NamedValue
 	pre  []ledger.Stmt
 	post []ledger.Stmt // after the main statement: MySQL's SET timestamp = DEFAULT
+	// restore, after post, puts back session state the entry changed on
+	// each backend's connection; unlike post it leaves the row count alone.
+	restore []ledger.Stmt
 	keys []ledger.Key
 
 	// gen is a MySQL INSERT that leaves an AUTO_INCREMENT column to the
@@ -49,7 +52,7 @@ func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
 		return nil, err
 	}
 	out := append(append([]ledger.Stmt(nil), p.pre...), ledger.Stmt{SQL: p.a.Text, Args: vals, Query: query})
-	return append(out, p.post...), nil
+	return append(append(out, p.post...), p.restore...), nil
 }
 
 // planWrite makes a write deterministic or refuses it (P6), and binds its keys:

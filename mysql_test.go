@@ -18,21 +18,10 @@ func mysqlCluster(t *testing.T, n int, opts ...string) *cluster {
 	for i, d := range dsns {
 		urls[i] = "mysql://" + d
 	}
-	cfg, err := ParseDSN(dbtest.DSN(urls, opts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := newConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	t.Cleanup(func() { db.Close() })
-	if err := db.Ping(); err != nil {
-		t.Fatal(err)
-	}
+	db, c := openDSN(t, dbtest.DSN(urls, opts...))
 	direct := make([]*sql.DB, n)
 	for i, d := range dsns {
+		var err error
 		if direct[i], err = sql.Open("mysql", d); err != nil {
 			t.Fatal(err)
 		}
