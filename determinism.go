@@ -27,7 +27,7 @@ type plan struct {
 	// restore, after post, puts back session state the entry changed on
 	// each backend's connection; unlike post it leaves the row count alone.
 	restore []ledger.Stmt
-	keys []ledger.Key
+	keys    []ledger.Key
 
 	// gen is a MySQL INSERT that leaves an AUTO_INCREMENT column to the
 	// database: it runs on the anchor first, and the other backends replay
