@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calibrated/calibrated/internal/dsn"
 	"github.com/calibrated/calibrated/ledger"
 )
 
@@ -135,8 +136,8 @@ func NewConfig() *Config {
 // (libpq conninfo rules: a value may be single-quoted, with \' and \\ as
 // escapes) and validates the result. Errors are *[ConfigError] and never
 // contain a password.
-func ParseDSN(dsn string) (*Config, error) {
-	pairs, err := splitPairs(dsn)
+func ParseDSN(s string) (*Config, error) {
+	pairs, err := dsn.Split(s)
 	if err != nil {
 		return nil, err
 	}
@@ -145,20 +146,20 @@ func ParseDSN(dsn string) (*Config, error) {
 	seen := make(map[string]bool, len(pairs))
 	for _, p := range pairs {
 		switch {
-		case !strings.HasPrefix(p.key, "db.") && !slices.Contains(optionKeys, p.key):
-			return nil, &ConfigError{Key: p.key, Err: errors.New("unknown key; known keys: " + knownKeys)}
-		case seen[p.key] && strings.HasPrefix(p.key, "db."):
-			return nil, &ConfigError{Key: p.key, Err: errors.New("duplicate backend name")}
-		case seen[p.key]:
-			return nil, &ConfigError{Key: p.key, Err: errors.New("duplicate key")}
-		case p.value == "":
-			return nil, &ConfigError{Key: p.key, Err: fmt.Errorf("empty value; supported: %s", legalValues(p.key, nil))}
+		case !strings.HasPrefix(p.Key, "db.") && !slices.Contains(optionKeys, p.Key):
+			return nil, &ConfigError{Key: p.Key, Err: errors.New("unknown key; known keys: " + knownKeys)}
+		case seen[p.Key] && strings.HasPrefix(p.Key, "db."):
+			return nil, &ConfigError{Key: p.Key, Err: errors.New("duplicate backend name")}
+		case seen[p.Key]:
+			return nil, &ConfigError{Key: p.Key, Err: errors.New("duplicate key")}
+		case p.Value == "":
+			return nil, &ConfigError{Key: p.Key, Err: fmt.Errorf("empty value; supported: %s", legalValues(p.Key, nil))}
 		}
-		seen[p.key] = true
+		seen[p.Key] = true
 	}
 	c := NewConfig()
 	for _, p := range pairs {
-		if err := c.set(p.key, p.value); err != nil {
+		if err := c.set(p.Key, p.Value); err != nil {
 			return nil, err
 		}
 	}
@@ -222,7 +223,7 @@ func (c *Config) FormatDSN() string {
 		}
 		b.WriteString(key)
 		b.WriteByte('=')
-		b.WriteString(quoteValue(value))
+		b.WriteString(dsn.Quote(value))
 	}
 	for _, be := range c.Backends {
 		add("db."+be.Name, be.URL)
@@ -285,7 +286,7 @@ func (c *Config) Validate() error {
 		b := &c.Backends[i]
 		key := "db." + b.Name
 		switch {
-		case !isBackendName(b.Name):
+		case !dsn.IsName(b.Name):
 			return &ConfigError{Key: key, Err: errors.New("bad backend name; use letters, digits, '_' and '-'")}
 		case b.Name == ReadAnchor || b.Name == ReadNearest:
 			return &ConfigError{Key: key, Err: errors.New("reserved backend name; anchor and nearest are read modes")}
@@ -422,7 +423,7 @@ func validLedger(v string) bool {
 // just "*" if star is set, such that FormatDSN can join and ParseDSN split it.
 func validTables(list []string, star bool) bool {
 	for _, t := range list {
-		if t == "" || strings.Contains(t, ",") || trimDSNSpace(t) != t || (t == "*" && !(star && len(list) == 1)) {
+		if t == "" || strings.Contains(t, ",") || dsn.Trim(t) != t || (t == "*" && !(star && len(list) == 1)) {
 			return false
 		}
 	}
@@ -462,117 +463,11 @@ func wrongValueError(key, v, legal string) error {
 	return &ConfigError{Key: key, Err: fmt.Errorf("wrong value %q; supported: %s", Redact(v), legal)}
 }
 
-// dsnPair is one key=value of a DSN; start and end delimit the value as written, quotes included.
-type dsnPair struct {
-	key, value string
-	start, end int
-}
-
-// splitPairs splits a DSN into its pairs, unquoting values.
-func splitPairs(s string) ([]dsnPair, error) {
-	var pairs []dsnPair
-	i := 0
-	for {
-		for i < len(s) && (isDSNSpace(s[i]) || s[i] == ';') {
-			i++
-		}
-		if i == len(s) {
-			return pairs, nil
-		}
-		k := i
-		for i < len(s) && !isDSNSpace(s[i]) && s[i] != ';' && s[i] != '=' {
-			i++
-		}
-		key := s[k:i]
-		if !isDSNKey(key) {
-			// Don't quote the text: it may be the tail of a password cut by a space.
-			return nil, &ConfigError{Err: fmt.Errorf("malformed DSN at byte %d: want key=value pairs; single-quote values that contain whitespace or ';'", k)}
-		}
-		for i < len(s) && isDSNSpace(s[i]) {
-			i++
-		}
-		if i == len(s) || s[i] != '=' {
-			return nil, &ConfigError{Key: key, Err: errors.New(`missing "=" after key`)}
-		}
-		i++
-		for i < len(s) && isDSNSpace(s[i]) {
-			i++
-		}
-		p := dsnPair{key: key, start: i}
-		if i < len(s) && s[i] == '\'' {
-			var b strings.Builder
-			for i++; ; i++ {
-				if i == len(s) {
-					return nil, &ConfigError{Key: key, Err: errors.New("unterminated quoted value")}
-				}
-				c := s[i]
-				if c == '\\' && i+1 < len(s) && (s[i+1] == '\'' || s[i+1] == '\\') {
-					i++
-					c = s[i]
-				} else if c == '\'' {
-					break
-				}
-				b.WriteByte(c)
-			}
-			i++
-			if i < len(s) && !isDSNSpace(s[i]) && s[i] != ';' {
-				return nil, &ConfigError{Key: key, Err: errors.New("want whitespace or ';' after quoted value")}
-			}
-			p.value = b.String()
-		} else {
-			for i < len(s) && !isDSNSpace(s[i]) && s[i] != ';' {
-				i++
-			}
-			p.value = s[p.start:i]
-		}
-		p.end = i
-		pairs = append(pairs, p)
-	}
-}
-
-// quoteValue returns v as a DSN value, single-quoted if splitPairs needs it to be.
-func quoteValue(v string) string {
-	if v != "" && !strings.ContainsFunc(v, func(r rune) bool {
-		return r < 0x80 && (isDSNSpace(byte(r)) || r == ';' || r == '\'' || r == '\\')
-	}) {
-		return v
-	}
-	var b strings.Builder
-	b.WriteByte('\'')
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\'' || v[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(v[i])
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
-
 // splitTables splits a comma-separated value, trimming whitespace around items.
 func splitTables(v string) []string {
 	list := strings.Split(v, ",")
 	for i, t := range list {
-		list[i] = trimDSNSpace(t)
+		list[i] = dsn.Trim(t)
 	}
 	return list
-}
-
-// isDSNSpace reports whether c separates DSN pairs: ASCII whitespace, as in libpq.
-func isDSNSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
-
-func trimDSNSpace(s string) string { return strings.Trim(s, " \t\n\v\f\r") }
-
-// isBackendName reports whether s is a legal backend name: [A-Za-z0-9_-]+.
-func isBackendName(s string) bool {
-	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-')
-	})
-}
-
-// isDSNKey reports whether s could be a DSN key: a name, possibly dotted.
-func isDSNKey(s string) bool {
-	return s != "" && !slices.ContainsFunc(strings.Split(s, "."), func(p string) bool { return p != "" && !isBackendName(p) })
 }

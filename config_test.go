@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calibrated/calibrated/internal/dsn"
 )
 
 // goodDSNs pairs DSNs with their canonical FormatDSN output.
@@ -185,12 +187,12 @@ func TestErrorsRedactPasswords(t *testing.T) {
 	}
 	for _, u := range urls {
 		for _, tmpl := range templates {
-			dsn := fmt.Sprintf(tmpl, quoteValue(u))
-			_, err := ParseDSN(dsn)
+			d := fmt.Sprintf(tmpl, dsn.Quote(u))
+			_, err := ParseDSN(d)
 			if err == nil {
-				t.Errorf("ParseDSN(%q) succeeded", dsn)
+				t.Errorf("ParseDSN(%q) succeeded", d)
 			} else if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "ret@") {
-				t.Errorf("ParseDSN(%q) error leaks the password: %v", dsn, err)
+				t.Errorf("ParseDSN(%q) error leaks the password: %v", d, err)
 			}
 		}
 	}
@@ -347,28 +349,28 @@ func FuzzParseDSN(f *testing.F) {
 	for _, tt := range badDSNs {
 		f.Add(tt.dsn)
 	}
-	f.Fuzz(func(t *testing.T, dsn string) {
-		c, err := ParseDSN(dsn)
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := ParseDSN(text)
 		if err != nil {
 			var ce *ConfigError
 			if !errors.As(err, &ce) {
-				t.Fatalf("ParseDSN(%q) error is %T, want *ConfigError", dsn, err)
+				t.Fatalf("ParseDSN(%q) error is %T, want *ConfigError", text, err)
 			}
 			return
 		}
 		s := c.FormatDSN()
 		c2, err := ParseDSN(s)
 		if err != nil {
-			t.Fatalf("ParseDSN(%q) ok, but its FormatDSN %q fails: %v", dsn, s, err)
+			t.Fatalf("ParseDSN(%q) ok, but its FormatDSN %q fails: %v", text, s, err)
 		}
 		if !reflect.DeepEqual(c, c2) {
-			t.Fatalf("ParseDSN(%q) = %#v\nParseDSN(%q) = %#v", dsn, c, s, c2)
+			t.Fatalf("ParseDSN(%q) = %#v\nParseDSN(%q) = %#v", text, c, s, c2)
 		}
 		if s2 := c2.FormatDSN(); s2 != s {
 			t.Fatalf("FormatDSN is no fixed point: %q then %q", s, s2)
 		}
 		// Redact must hide every password that the postgres drivers would send.
-		pairs, err := splitPairs(Redact(s))
+		pairs, err := dsn.Split(Redact(s))
 		if err != nil || len(pairs) < len(c.Backends) {
 			t.Fatalf("Redact(%q) = %q, which no longer splits: %v", s, Redact(s), err)
 		}
@@ -383,7 +385,7 @@ func FuzzParseDSN(f *testing.F) {
 			if pw, _ := u.User.Password(); pw == "" {
 				continue
 			}
-			for _, r := range []string{Redact(b.URL), strings.TrimPrefix(pairs[i].value, "pq:")} {
+			for _, r := range []string{Redact(b.URL), strings.TrimPrefix(pairs[i].Value, "pq:")} {
 				ru, err := url.Parse(strings.TrimPrefix(r, "pq:"))
 				if err != nil || ru.User == nil {
 					t.Fatalf("Redact(%q) = %q: %v", b.URL, r, err)

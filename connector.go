@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/internal/dsn"
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/calibrated/calibrated/router"
 )
@@ -63,7 +64,7 @@ func newConnector(cfg *Config, opts ...Option) (*connector, error) {
 			return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: errors.New(`sqlite backends need their driver: import _ "github.com/calibrated/calibrated/sqlite"`)}
 		}
 	default:
-		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres://, mysql:// or sqlite: backends", d, errNotSupported)}
+		return nil, &ConfigError{Key: "db." + cfg.Backends[0].Name, Err: fmt.Errorf("%s backends: %w; use postgres://, mysql:// or sqlite: backends", d, dsn.ErrNotSupported)}
 	}
 	return &connector{cfg: cfg, drv: &Driver{}}, nil
 }

@@ -7,28 +7,11 @@ import (
 	"fmt"
 
 	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/internal/dsn"
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/lib/pq"
 )
-
-// ConfigError reports a bad DSN or Config: the key at fault and why.
-type ConfigError struct {
-	Key string // the DSN key, e.g. "read" or "db.east"; "" for the DSN as a whole
-	Err error
-}
-
-func (e *ConfigError) Error() string {
-	if e.Key == "" {
-		return "calibrated: " + e.Err.Error()
-	}
-	return fmt.Sprintf("calibrated: %q: %v", e.Key, e.Err)
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
-
-// errNotSupported is wrapped by a ConfigError for values that a later version will accept.
-var errNotSupported = errors.New("not supported yet")
 
 // sqlError is a sentinel that carries a SQLSTATE, so retry helpers that read
 // SQLState() recognise it.
@@ -170,3 +153,7 @@ func Retryable(err error) bool {
 	var be *BackendError
 	return errors.As(err, &be) && backend.ConnError(be.Err)
 }
+
+// ConfigError reports a bad DSN or Config: the key at fault (Key, "" for
+// the DSN as a whole) and why (Err).
+type ConfigError = dsn.ConfigError

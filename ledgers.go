@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/internal/dsn"
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/calibrated/calibrated/ledger/filelog"
 	"github.com/calibrated/calibrated/ledger/memlog"
@@ -100,7 +101,7 @@ func openLocalLedger(cfg *Config) (ledger.Log, error) {
 		fileLogs.m[dir] = s
 		return s, nil
 	}
-	return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", Redact(cfg.Ledger), errNotSupported)}
+	return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", Redact(cfg.Ledger), dsn.ErrNotSupported)}
 }
 
 // lostHistory finds backends that lag behind the others in the history of
