@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/calibrated/calibrated/ledger/memlog"
 )
@@ -100,8 +101,8 @@ func BenchmarkUpdate(b *testing.B) {
 func waitAppliedB(b *testing.B, cl *cluster) {
 	b.Helper()
 	e := cl.engine(b)
-	for _, be := range e.backends {
-		if err := e.cal.WaitClear(b.Context(), be.Name, nil, ""); err != nil {
+	for _, be := range e.Backends() {
+		if err := e.Calibrator().WaitClear(b.Context(), be.Name, nil, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -117,14 +118,14 @@ func BenchmarkCatchUp(b *testing.B) {
 	waitAppliedB(b, cl)
 	e := cl.engine(b)
 	ctx := b.Context()
-	e.stopApplier("b")
-	e.setState(ctx, "b", ledger.Down)
-	if err := e.cal.Sync(ctx); err != nil {
+	e.StopApplier("b")
+	e.SetState(ctx, "b", ledger.Down)
+	if err := e.Calibrator().Sync(ctx); err != nil {
 		b.Fatal(err)
 	}
 	var last *ledger.Ticket
 	for i := 1; i <= entries; i++ {
-		t, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Write, Keys: []ledger.Key{ledger.RowKey("kv", fmt.Sprint(i))},
+		t, err := e.Calibrator().Submit(ctx, &ledger.Event{Type: ledger.Write, Keys: []ledger.Key{ledger.RowKey("kv", fmt.Sprint(i))},
 			Stmts: []ledger.Stmt{{SQL: `UPDATE kv SET v = v + 1 WHERE id = $1`, Args: []any{int64(i)}}}})
 		if err != nil {
 			b.Fatal(err)
@@ -135,9 +136,9 @@ func BenchmarkCatchUp(b *testing.B) {
 	<-last.Job().Done() // applied on a
 	b.ResetTimer()
 	start := time.Now()
-	e.setState(ctx, "b", ledger.CatchingUp)
-	e.startApplier(e.byName["b"])
-	for e.cal.State("b") != ledger.Active {
+	e.SetState(ctx, "b", ledger.CatchingUp)
+	e.StartApplier("b")
+	for e.Calibrator().State("b") != ledger.Active {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
@@ -439,7 +440,7 @@ func openLogs(t testing.TB, url string, n int) []ledger.Log {
 	cfg := &Config{Ledger: url}
 	var logs []ledger.Log
 	for range n {
-		l, _, err := openLedger(context.Background(), cfg)
+		l, _, err := engine.OpenLedger(context.Background(), cfg.engine())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/internal/dsn"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/ledger"
 )
 
@@ -51,18 +52,18 @@ type Config struct {
 
 // Legal values of the Config fields that hold an enumeration.
 const (
-	ConflictWait      = "wait"
-	ConflictReject    = "reject"
-	AckAll            = "all"
-	AckAnchor         = "anchor"
-	ConsistencyStrong = "strong"
-	ConsistencyLocal  = "local"
-	ConsistencyNone   = "none"
-	ReadNearest       = "nearest"
-	ReadAnchor        = "anchor"
-	UnparsedReject    = "reject"
-	UnparsedBarrier   = "barrier"
-	LedgerLocal       = "local"
+	ConflictWait      = engine.ConflictWait
+	ConflictReject    = engine.ConflictReject
+	AckAll            = engine.AckAll
+	AckAnchor         = engine.AckAnchor
+	ConsistencyStrong = engine.ConsistencyStrong
+	ConsistencyLocal  = engine.ConsistencyLocal
+	ConsistencyNone   = engine.ConsistencyNone
+	ReadNearest       = engine.ReadNearest
+	ReadAnchor        = engine.ReadAnchor
+	UnparsedReject    = engine.UnparsedReject
+	UnparsedBarrier   = engine.UnparsedBarrier
+	LedgerLocal       = engine.LedgerLocal
 )
 
 const (
@@ -355,12 +356,24 @@ func (c *Config) Dialect() string {
 // IsShared reports whether writes to table go through the ledger: a table in
 // Private never does, and Shared "*" means every other table. Names compare
 // case-insensitively and as given (no schema resolution).
-func (c *Config) IsShared(table string) bool {
-	fold := func(s string) bool { return strings.EqualFold(s, table) }
-	if slices.ContainsFunc(c.Private, fold) {
-		return false
+func (c *Config) IsShared(table string) bool { return engine.IsShared(c.Shared, c.Private, table) }
+
+// engine returns what the engine runs by; c has been validated, so each
+// backend's dialect, driver and DSN are derived from its URL.
+func (c *Config) engine() *engine.Config {
+	ec := &engine.Config{Dialect: c.Dialect(), Ledger: c.Ledger, Conflict: c.Conflict, LockTimeout: c.LockTimeout,
+		Ack: c.Ack, Consistency: c.Consistency, Read: c.Read, Shared: c.Shared, Private: c.Private,
+		Unparsed: c.Unparsed, DownAfter: c.DownAfter, TxLease: c.TxLease, Logger: c.Logger, Log: c.Log}
+	if c.Metrics != nil {
+		ec.Metrics = c.Metrics
 	}
-	return slices.Contains(c.Shared, "*") || slices.ContainsFunc(c.Shared, fold)
+	for _, b := range c.Backends {
+		ec.Backends = append(ec.Backends, engine.Backend(b))
+	}
+	if open := c.Opener; open != nil {
+		ec.Opener = func(b engine.Backend) (*sql.DB, error) { return open(Backend(b)) }
+	}
+	return ec
 }
 
 // parseBackend derives a Backend's dialect, driver and driver DSN from its URL.

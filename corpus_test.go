@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/calibrated/calibrated/internal/engine"
+	"github.com/calibrated/calibrated/router"
 )
 
 // corpusLines returns the statements of the router's GORM corpus
@@ -49,29 +52,33 @@ func TestCorpusPaths(t *testing.T) {
 			mustExec(t, cl.db, l)
 		}
 	}
+	an, err := router.NewAnalyzer("postgres", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, l := range lines {
-		if _, err := e.an.Analyze(l); err != nil {
+		if _, err := an.Analyze(l); err != nil {
 			t.Errorf("does not analyse: %s: %v", l, err)
 		}
 	}
 	sample := map[string]string{
-		`INSERT INTO "users" ("name","email","age","created_at","updated_at","deleted_at") VALUES ($1,$2,$3,$4,$5,$6) RETURNING "id"`: pathAnchor,
-		`INSERT INTO "audit_logs" ("action") VALUES ($1) RETURNING "at","id"`:                                                         pathAnchor,
-		`INSERT INTO "languages" ("code","name","id") VALUES ($1,$2,$3) ON CONFLICT DO NOTHING RETURNING "id"`:                        pathOrdered,
-		`INSERT INTO "user_languages" ("user_id","language_id") VALUES ($1,$2) ON CONFLICT DO NOTHING`:                                pathOrdered,
-		`UPDATE "users" SET "name"=$1,"updated_at"=$2 WHERE "users"."deleted_at" IS NULL AND "id" = $3`:                               pathOrdered,
-		`UPDATE "users" SET "name"=$1,"updated_at"=$2 WHERE age > $3 AND "users"."deleted_at" IS NULL`:                                pathOrdered,
-		`UPDATE "users" SET "updated_at"=NOW() WHERE id = $1 AND "users"."deleted_at" IS NULL`:                                        pathOrdered,
-		`UPDATE users SET updated_at = NOW() WHERE id = $1`:                                                                           pathOrdered,
-		`DELETE FROM "users" WHERE "users"."id" = $1`:                                                                                 pathOrdered,
-		`INSERT INTO users (name, email, created_at) VALUES ($1, $2, NOW()) RETURNING id, created_at`:                                 pathAnchor,
-		`INSERT INTO orders_archive SELECT * FROM orders WHERE created_at < now() - interval '90 days'`:                               pathRefused,
-		`ALTER TABLE users ADD COLUMN nickname text DEFAULT ''`:                                                                       pathOrdered,
-		`SELECT * FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."id" = $1 LIMIT $2`:                                     pathRead,
-		`SELECT * FROM "users" WHERE "users"."id" = $1 AND "users"."deleted_at" IS NULL ORDER BY "users"."id" LIMIT $2 FOR UPDATE`:    pathRead,
-		`SAVEPOINT sp1`:             pathControl,
-		`BEGIN`:                     pathControl,
-		`SET search_path TO public`: pathSession,
+		`INSERT INTO "users" ("name","email","age","created_at","updated_at","deleted_at") VALUES ($1,$2,$3,$4,$5,$6) RETURNING "id"`: engine.PathAnchor,
+		`INSERT INTO "audit_logs" ("action") VALUES ($1) RETURNING "at","id"`:                                                         engine.PathAnchor,
+		`INSERT INTO "languages" ("code","name","id") VALUES ($1,$2,$3) ON CONFLICT DO NOTHING RETURNING "id"`:                        engine.PathOrdered,
+		`INSERT INTO "user_languages" ("user_id","language_id") VALUES ($1,$2) ON CONFLICT DO NOTHING`:                                engine.PathOrdered,
+		`UPDATE "users" SET "name"=$1,"updated_at"=$2 WHERE "users"."deleted_at" IS NULL AND "id" = $3`:                               engine.PathOrdered,
+		`UPDATE "users" SET "name"=$1,"updated_at"=$2 WHERE age > $3 AND "users"."deleted_at" IS NULL`:                                engine.PathOrdered,
+		`UPDATE "users" SET "updated_at"=NOW() WHERE id = $1 AND "users"."deleted_at" IS NULL`:                                        engine.PathOrdered,
+		`UPDATE users SET updated_at = NOW() WHERE id = $1`:                                                                           engine.PathOrdered,
+		`DELETE FROM "users" WHERE "users"."id" = $1`:                                                                                 engine.PathOrdered,
+		`INSERT INTO users (name, email, created_at) VALUES ($1, $2, NOW()) RETURNING id, created_at`:                                 engine.PathAnchor,
+		`INSERT INTO orders_archive SELECT * FROM orders WHERE created_at < now() - interval '90 days'`:                               engine.PathRefused,
+		`ALTER TABLE users ADD COLUMN nickname text DEFAULT ''`:                                                                       engine.PathOrdered,
+		`SELECT * FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."id" = $1 LIMIT $2`:                                     engine.PathRead,
+		`SELECT * FROM "users" WHERE "users"."id" = $1 AND "users"."deleted_at" IS NULL ORDER BY "users"."id" LIMIT $2 FOR UPDATE`:    engine.PathRead,
+		`SAVEPOINT sp1`:             engine.PathControl,
+		`BEGIN`:                     engine.PathControl,
+		`SET search_path TO public`: engine.PathSession,
 	}
 	seen := map[string]bool{}
 	for _, l := range lines {
@@ -80,7 +87,7 @@ func TestCorpusPaths(t *testing.T) {
 			continue
 		}
 		seen[l] = true
-		if got := e.path(ctx, l); got != want {
+		if got := e.Path(ctx, l); got != want {
 			t.Errorf("%s\n\tpath %s, want %s", l, got, want)
 		}
 	}

@@ -31,8 +31,8 @@ func TestDivergenceAndResync(t *testing.T) {
 	if n, _ := res.RowsAffected(); n != 1 {
 		t.Fatalf("the anchor's RowsAffected is %d, want 1", n)
 	}
-	waitFor(t, func() bool { return e.cal.State("c") == ledger.Diverged }, "c diverged")
-	if d := e.cal.Divergences(); len(d) == 0 || d[0].Backend != "c" {
+	waitFor(t, func() bool { return e.Calibrator().State("c") == ledger.Diverged }, "c diverged")
+	if d := e.Calibrator().Divergences(); len(d) == 0 || d[0].Backend != "c" {
 		t.Fatalf("divergences: %+v", d)
 	}
 	ctx, cancel := context.WithTimeout(ReadFrom(context.Background(), "c"), 200*time.Millisecond)
@@ -82,7 +82,7 @@ func TestDivergenceAndResync(t *testing.T) {
 	if copied.Load() < 100 {
 		t.Errorf("resync copied %d rows", copied.Load())
 	}
-	if s := e.cal.State("c"); s != ledger.Active {
+	if s := e.Calibrator().State("c"); s != ledger.Active {
 		t.Fatalf("c is %v after resync", s)
 	}
 	waitApplied(t, cl)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/ledger"
 )
 
@@ -20,7 +21,7 @@ func TestLedgerErrorsRetryable(t *testing.T) {
 	}{
 		{&LedgerError{Err: down}, true},
 		{fmt.Errorf("read: %w", &LedgerError{Err: down}), true},
-		{&LedgerError{Err: fmt.Errorf("%w: %w", errMaybeAppended, down)}, false},
+		{&LedgerError{Err: fmt.Errorf("%w: %w", engine.ErrMaybeAppended, down)}, false},
 		{&LedgerError{Err: &ledger.HistoryError{Log: "L", Expected: 3, Got: 4, What: "gap"}}, false},
 		{&LedgerError{Seq: 7, Err: errors.New("the driver was closed while waiting")}, false},
 		{ErrConflict, true},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/internal/faults"
 	"github.com/calibrated/calibrated/ledger"
 )
@@ -43,7 +44,7 @@ func TestNoMisread(t *testing.T) {
 	for round := 1; round <= 3; round++ {
 		// b's applier is held back (and its link is slow), so the update
 		// stays pending on b for as long as the test needs.
-		e.stopApplier("b")
+		e.StopApplier("b")
 		mustExec(t, cl.db, `UPDATE kv SET v = $2 WHERE id = $1`, 1, round)
 		if !pendingOn(e, "b", ledger.RowKey("kv", "1")) {
 			t.Fatal("the update is not pending on b")
@@ -64,7 +65,7 @@ func TestNoMisread(t *testing.T) {
 			t.Fatalf("read of the pending row returned %d at once; it must wait", v)
 		case <-time.After(300 * time.Millisecond):
 		}
-		e.startApplier(e.byName["b"])
+		e.StartApplier("b")
 		select {
 		case v := <-got:
 			if v != round {
@@ -84,7 +85,7 @@ func TestMisreadDetectable(t *testing.T) {
 	mustExec(t, cl.db, `INSERT INTO kv VALUES (1, 0)`)
 	waitApplied(t, cl)
 	e := cl.engine(t)
-	e.stopApplier("b") // b lags for certain
+	e.StopApplier("b") // b lags for certain
 	mustExec(t, cl.db, `UPDATE kv SET v = 1 WHERE id = 1`)
 	var v int
 	if err := cl.db.QueryRow(`SELECT v FROM kv WHERE id = $1`, 1).Scan(&v); err != nil {
@@ -93,7 +94,7 @@ func TestMisreadDetectable(t *testing.T) {
 	if v != 0 {
 		t.Fatalf("consistency=none read %d; expected the stale 0 while b lags", v)
 	}
-	e.startApplier(e.byName["b"])
+	e.StartApplier("b")
 }
 
 // waitApplied waits until no write is pending anywhere.
@@ -102,8 +103,8 @@ func waitApplied(t *testing.T, cl *cluster) {
 	e := cl.engine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, b := range e.backends {
-		if err := e.cal.WaitClear(ctx, b.Name, nil, ""); err != nil {
+	for _, b := range e.Backends() {
+		if err := e.Calibrator().WaitClear(ctx, b.Name, nil, ""); err != nil {
 			t.Fatalf("backend %s never caught up: %v", b.Name, err)
 		}
 	}
@@ -117,10 +118,10 @@ func TestExactlyOnce(t *testing.T) {
 	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
 	waitApplied(t, cl)
 	e := cl.engine(t)
-	b := e.byName["b"]
+	b := e.Backend("b")
 
 	// Killed between batches: b falls behind while a goes on.
-	e.stopApplier("b")
+	e.StopApplier("b")
 	mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
 	if n := count(t, cl.direct[1]); n != 0 {
 		t.Fatalf("b applied %d with its applier stopped", n)
@@ -128,11 +129,11 @@ func TestExactlyOnce(t *testing.T) {
 
 	// Killed after committing a batch, before reporting it.
 	var crashes atomic.Int32
-	e.afterCommit = func(string) error {
+	e.SetAfterCommit(func(string) error {
 		crashes.Add(1)
 		return errors.New("killed")
-	}
-	e.startApplier(b)
+	})
+	e.StartApplier(b.Name)
 	waitStopped(t, e, "b")
 	if crashes.Load() != 1 {
 		t.Fatalf("applier crashed %d times", crashes.Load())
@@ -145,8 +146,8 @@ func TestExactlyOnce(t *testing.T) {
 	}
 
 	// Restarted: the same entry comes again and is skipped.
-	e.afterCommit = nil
-	e.startApplier(b)
+	e.SetAfterCommit(nil)
+	e.StartApplier(b.Name)
 	for i := 0; i < 19; i++ {
 		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
 	}
@@ -159,13 +160,10 @@ func TestExactlyOnce(t *testing.T) {
 }
 
 // waitStopped waits for the applier of name to stop by itself.
-func waitStopped(t *testing.T, e *engine, name string) {
+func waitStopped(t *testing.T, e *engine.Engine, name string) {
 	t.Helper()
-	e.mu.Lock()
-	r := e.appliers[name]
-	e.mu.Unlock()
 	select {
-	case <-r.done:
+	case <-e.ApplierDone(name):
 	case <-time.After(30 * time.Second):
 		t.Fatal("applier did not stop")
 	}

@@ -47,8 +47,8 @@ func TestMySQLForeignKeyChecks(t *testing.T) {
 		t.Fatal("a child without its parent was accepted: the checks stayed off")
 	}
 	waitApplied(t, cl)
-	for _, b := range cl.engine(t).backends {
-		if s := cl.engine(t).cal.State(b.Name); s.String() != "active" {
+	for _, b := range cl.engine(t).Backends() {
+		if s := cl.engine(t).Calibrator().State(b.Name); s.String() != "active" {
 			t.Errorf("backend %s is %v: the checks were not back on everywhere", b.Name, s)
 		}
 	}

@@ -41,15 +41,15 @@ func History(ctx context.Context, c driver.Connector, key string) ([]HistoryEntr
 	if err != nil {
 		return nil, err
 	}
-	tail, err := e.ledger.Tail(ctx)
+	tail, err := e.Ledger().Tail(ctx)
 	if err != nil {
 		return nil, &LedgerError{Err: err}
 	}
 	from := ledger.Seq(1)
-	if t, ok := e.ledger.(trimmer); ok {
+	if t, ok := e.Ledger().(interface{ First() ledger.Seq }); ok {
 		from = t.First()
 	}
-	cur, err := e.ledger.Read(ctx, from)
+	cur, err := e.Ledger().Read(ctx, from)
 	if err != nil {
 		return nil, &LedgerError{Err: err}
 	}
@@ -75,7 +75,7 @@ func History(ctx context.Context, c driver.Connector, key string) ([]HistoryEntr
 				h.Stmts = append(h.Stmts, s.SQL)
 				h.Args = append(h.Args, s.Args)
 			}
-			for _, b := range e.backends {
+			for _, b := range e.Backends() {
 				h.Outcomes[b.Name] = "pending"
 			}
 			at[seq] = len(out)

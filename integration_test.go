@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/ledger"
 )
 
@@ -56,7 +57,7 @@ func openDSN(t testing.TB, dsn string, options ...Option) (*sql.DB, *connector) 
 	return db, c
 }
 
-func (cl *cluster) engine(t testing.TB) *engine {
+func (cl *cluster) engine(t testing.TB) *engine.Engine {
 	t.Helper()
 	e, err := cl.c.engine(context.Background())
 	if err != nil {
@@ -334,10 +335,10 @@ func TestHotKeyReject(t *testing.T) {
 }
 
 // pendingOn reports whether backend has a pending write on key.
-func pendingOn(e *engine, backend string, key ledger.Key) bool {
+func pendingOn(e *engine.Engine, backend string, key ledger.Key) bool {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	return e.cal.WaitClear(ctx, backend, []ledger.Key{key}, "") != nil
+	return e.Calibrator().WaitClear(ctx, backend, []ledger.Key{key}, "") != nil
 }
 
 // TestPrivateTables: statements on private tables run on the anchor alone;

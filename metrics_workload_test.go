@@ -60,11 +60,11 @@ func TestMetricsAfterWorkload(t *testing.T) {
 	// A read that must wait: b's applier is held back under a pending write.
 	e := cl.engine(t)
 	waitApplied(t, cl)
-	e.stopApplier("b")
+	e.StopApplier("b")
 	mustExec(t, db, `UPDATE counter SET n = 0 WHERE id = 1`)
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		e.startApplier(e.byName["b"])
+		e.StartApplier("b")
 	}()
 	var n int
 	if err := db.QueryRowContext(ReadFrom(t.Context(), "b"), `SELECT n FROM counter WHERE id = 1`).Scan(&n); err != nil || n != 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/internal/faults"
 	"github.com/calibrated/calibrated/ledger"
 )
@@ -101,20 +102,20 @@ func (w *outageWorkload) run(t *testing.T, db *sql.DB, accounts int, stop <-chan
 }
 
 // waitStates waits until every backend is active again.
-func waitStates(t *testing.T, e *engine, want ledger.BackendState, d time.Duration) {
+func waitStates(t *testing.T, e *engine.Engine, want ledger.BackendState, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		ok := true
-		for _, b := range e.backends {
-			ok = ok && e.cal.State(b.Name) == want
+		for _, b := range e.Backends() {
+			ok = ok && e.Calibrator().State(b.Name) == want
 		}
 		if ok {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("backends did not all become %v: %+v", want, e.cal.Stats().States)
+	t.Fatalf("backends did not all become %v: %+v", want, e.Calibrator().Stats().States)
 }
 
 // TestOutage is P4: a backend cut in the middle of the bank workload is
@@ -141,7 +142,7 @@ func TestOutage(t *testing.T) {
 			e := cl.engine(t)
 			mustExec(t, cl.db, `CREATE TABLE acct (id int PRIMARY KEY, bal bigint NOT NULL)`)
 			mustExec(t, cl.db, `INSERT INTO acct SELECT g, 1000 FROM generate_series(1, $1) g ORDER BY g`, accounts)
-			victim := e.backends[tc.cut].Name
+			victim := e.Backends()[tc.cut].Name
 
 			stop := make(chan struct{})
 			var w outageWorkload
@@ -165,7 +166,7 @@ func TestOutage(t *testing.T) {
 			}()
 			sawDown := false
 			for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-				sawDown = sawDown || e.cal.State(victim) == ledger.Down
+				sawDown = sawDown || e.Calibrator().State(victim) == ledger.Down
 			}
 			if tc.name != "latency-and-reset-b" && !sawDown {
 				t.Errorf("%s was never marked down while cut", victim)
@@ -179,7 +180,7 @@ func TestOutage(t *testing.T) {
 				t.Errorf("read pinned to %s: %v", victim, err)
 			}
 			t.Logf("%s: %d transfers (%d during the fault), %d retried, %d reads, states %v",
-				tc.name, w.transfers.Load(), during, w.retries.Load(), w.reads.Load(), e.cal.Stats().States)
+				tc.name, w.transfers.Load(), during, w.retries.Load(), w.reads.Load(), e.Calibrator().Stats().States)
 			if during == 0 {
 				t.Error("no transfer completed during the fault")
 			}

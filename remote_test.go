@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/internal/faults"
 	"github.com/calibrated/calibrated/internal/lincheck"
 	"github.com/calibrated/calibrated/ledger"
@@ -144,11 +145,11 @@ func waitConnector(t *testing.T, c *connector) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.cal.Sync(ctx); err != nil {
+	if err := e.Calibrator().Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range e.backends {
-		if err := e.cal.WaitClear(ctx, b.Name, nil, ""); err != nil {
+	for _, b := range e.Backends() {
+		if err := e.Calibrator().WaitClear(ctx, b.Name, nil, ""); err != nil {
 			t.Fatalf("backend %s never caught up: %v", b.Name, err)
 		}
 	}
@@ -167,7 +168,7 @@ func TestRemoteBankChild(t *testing.T) {
 	d, _ := time.ParseDuration(os.Getenv("CALIBRATED_REMOTE_CHILD_FOR"))
 	db, c := openDSN(t, dsn)
 	e := mustEngine(t, c)
-	fmt.Printf("origin %s\n", e.cal.Origin())
+	fmt.Printf("origin %s\n", e.Calibrator().Origin())
 	deadline := time.Now().Add(d)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -194,8 +195,8 @@ func TestRemoteBankChild(t *testing.T) {
 	// Let this process's appliers finish what they hold before it exits.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, b := range e.backends {
-		_ = e.cal.WaitClear(ctx, b.Name, nil, "")
+	for _, b := range e.Backends() {
+		_ = e.Calibrator().WaitClear(ctx, b.Name, nil, "")
 	}
 	fmt.Println("done")
 }
@@ -222,7 +223,7 @@ func TestRemoteBank(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			log, _, err := openLedger(context.Background(), cfg)
+			log, _, err := engine.OpenLedger(context.Background(), cfg.engine())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,14 +301,14 @@ func TestRemoteBank(t *testing.T) {
 				t.Fatal(err)
 			}
 			killed := time.Now()
-			deadline := killed.Add(3 * applierLease)
+			deadline := killed.Add(3 * engine.ApplierLease)
 			for {
 				if h, _ := w.LeaseHolder("a"); h != "" && h != holder {
 					t.Logf("lease on a taken over %v after the kill", time.Since(killed).Round(time.Millisecond))
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("nobody took over the lease on a within %v", 3*applierLease)
+					t.Fatalf("nobody took over the lease on a within %v", 3*engine.ApplierLease)
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
@@ -452,7 +453,7 @@ func TestRemoteLedgerGap(t *testing.T) {
 	dbs, cs := openRemote(t, urls, l, 1)
 	mustExec(t, dbs[0], `CREATE TABLE kv (id int PRIMARY KEY, v int NOT NULL)`)
 	mustExec(t, dbs[0], `INSERT INTO kv VALUES (1, 0)`)
-	mark := mustEngine(t, cs[0]).cal.Stats().Processed
+	mark := mustEngine(t, cs[0]).Calibrator().Stats().Processed
 	for range 5 {
 		mustExec(t, dbs[0], `UPDATE kv SET v = v + 1 WHERE id = 1`)
 	}
@@ -541,7 +542,7 @@ func TestRemoteLedgerRecreated(t *testing.T) {
 	}
 }
 
-func mustEngine(t *testing.T, c *connector) *engine {
+func mustEngine(t *testing.T, c *connector) *engine.Engine {
 	t.Helper()
 	e, err := c.engine(context.Background())
 	if err != nil {

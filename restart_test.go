@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/calibrated/calibrated/ledger/filelog"
 )
@@ -150,16 +151,16 @@ func TestLocalRestartMarksStale(t *testing.T) {
 	cl := openCluster(t, urls, "ack=anchor")
 	mustExec(t, cl.db, `CREATE TABLE t (id int PRIMARY KEY)`)
 	waitApplied(t, cl)
-	cl.engine(t).stopApplier("b")
+	cl.engine(t).StopApplier("b")
 	mustExec(t, cl.db, `INSERT INTO t VALUES (1)`)
 	cl.db.Close()
 
 	again := openCluster(t, urls)
 	e := again.engine(t)
-	if s := e.cal.State("b"); s != ledger.Stale {
+	if s := e.Calibrator().State("b"); s != ledger.Stale {
 		t.Fatalf("b is %v after a restart that lost its pending entry, want stale", s)
 	}
-	if s := e.cal.State("a"); s != ledger.Active {
+	if s := e.Calibrator().State("a"); s != ledger.Active {
 		t.Fatalf("a is %v, want active", s)
 	}
 	ctx, cancel := context.WithTimeout(ReadFrom(context.Background(), "b"), 200*time.Millisecond)
@@ -173,19 +174,19 @@ func TestLocalRestartMarksStale(t *testing.T) {
 // TestTrimAndRestart: the file ledger is trimmed at quiescent points, and
 // a restart from the trimmed ledger goes on where the backends are.
 func TestTrimAndRestart(t *testing.T) {
-	fileLogOptions = []filelog.Option{filelog.SegmentSize(4 << 10)}
-	defer func() { fileLogOptions = nil }()
+	engine.FileLogOptions = []filelog.Option{filelog.SegmentSize(4 << 10)}
+	defer func() { engine.FileLogOptions = nil }()
 	urls := dbtest.Postgres(t, 2)
 	dir := t.TempDir()
 	cl := openCluster(t, urls, "ledger=file://"+dir)
 	e := cl.engine(t)
-	e.trimEvery = 0
+	e.SetTrimEvery(0)
 	mustExec(t, cl.db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
 	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
 	for i := 0; i < 300; i++ {
 		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
 	}
-	tr, ok := e.ledger.(trimmer)
+	tr, ok := e.Ledger().(interface{ First() ledger.Seq })
 	if !ok {
 		t.Fatal("the file ledger cannot be trimmed")
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/internal/engine"
 )
 
 var (
@@ -31,8 +32,8 @@ type rows struct {
 	done  func()
 }
 
-func newRows(r *sql.Rows, done func()) *rows {
-	return &rows{live: r, done: done}
+func newRows(r *engine.Rows) *rows {
+	return &rows{live: r.Live, buf: r.Buf, done: r.Done}
 }
 
 func (r *rows) columnTypes() []*sql.ColumnType {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
+	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/calibrated/calibrated/ledger/memlog"
 )
@@ -32,7 +33,7 @@ func shareLedger(t *testing.T, log ledger.Log, urls []string, n int, opts ...str
 	return ps
 }
 
-func (p *participant) engine(t *testing.T) *engine {
+func (p *participant) engine(t *testing.T) *engine.Engine {
 	t.Helper()
 	e, err := p.c.engine(context.Background())
 	if err != nil {
@@ -45,16 +46,14 @@ func (p *participant) engine(t *testing.T) *engine {
 // calibrator end mid-flight, and it gives nothing back, its leases included.
 func (p *participant) crash(t *testing.T) {
 	t.Helper()
-	e := p.engine(t)
-	e.sharedLedger = false // so that close gives no lease up
-	e.close()
+	p.engine(t).Crash()
 }
 
 // leaseHolders returns who holds each backend's applier lease, as p sees it.
-func leaseHolders(e *engine) map[string]string {
+func leaseHolders(e *engine.Engine) map[string]string {
 	m := map[string]string{}
-	for _, b := range e.backends {
-		m[b.Name], _ = e.cal.LeaseHolder(b.Name)
+	for _, b := range e.Backends() {
+		m[b.Name], _ = e.Calibrator().LeaseHolder(b.Name)
 	}
 	return m
 }
@@ -69,7 +68,7 @@ func TestSharedLedger(t *testing.T) {
 	log := memlog.New()
 	t.Cleanup(func() { log.Close() })
 	urls := dbtest.Postgres(t, 3)
-	ps := shareLedger(t, log, urls, 3, "lock_timeout=20s", "tx_lease=2s")
+	ps := shareLedger(t, log, urls, 3, "lock_timeout=20s", "tx_lease=2s") // the survivor waits out the lease below
 	const accounts = 20
 	mustExec(t, ps[0].db, `CREATE TABLE acct (id int PRIMARY KEY, bal bigint NOT NULL)`)
 	mustExec(t, ps[1].db, `INSERT INTO acct SELECT g, 1000 FROM generate_series(1, $1) g ORDER BY g`, accounts)
@@ -77,7 +76,7 @@ func TestSharedLedger(t *testing.T) {
 	holders := leaseHolders(ps[0].engine(t))
 	origins := map[string]bool{}
 	for _, p := range ps {
-		origins[p.engine(t).cal.Origin()] = true
+		origins[p.engine(t).Calibrator().Origin()] = true
 	}
 	for b, h := range holders {
 		if !origins[h] {
@@ -85,16 +84,16 @@ func TestSharedLedger(t *testing.T) {
 		}
 		for _, p := range ps {
 			e := p.engine(t)
-			_, running := e.appliers[b]
-			if running != (e.cal.Origin() == h) {
-				t.Fatalf("backend %s: engine %s runs an applier: %v; lease holder %s", b, e.cal.Origin(), running, h)
+			running := e.ApplierDone(b) != nil
+			if running != (e.Calibrator().Origin() == h) {
+				t.Fatalf("backend %s: engine %s runs an applier: %v; lease holder %s", b, e.Calibrator().Origin(), running, h)
 			}
 		}
 	}
 	// The engine holding the anchor's lease is the one to kill.
 	victim := 0
 	for i, p := range ps {
-		if p.engine(t).cal.Origin() == holders["a"] {
+		if p.engine(t).Calibrator().Origin() == holders["a"] {
 			victim = i
 		}
 	}
@@ -139,14 +138,14 @@ func TestSharedLedger(t *testing.T) {
 	before := done.Load()
 	ps[victim].crash(t)
 	survivor := ps[(victim+1)%3].engine(t)
-	deadline := time.Now().Add(3 * applierLease)
+	deadline := time.Now().Add(3 * engine.ApplierLease)
 	for {
 		h := leaseHolders(survivor)
 		if h["a"] != "" && h["a"] != holders["a"] {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no engine took over the dead engine's lease on a within %v: %v", 3*applierLease, h)
+			t.Fatalf("no engine took over the dead engine's lease on a within %v: %v", 3*engine.ApplierLease, h)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -162,17 +161,17 @@ func TestSharedLedger(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, b := range survivor.backends {
-		if err := survivor.cal.WaitClear(ctx, b.Name, nil, ""); err != nil {
+	for _, b := range survivor.Backends() {
+		if err := survivor.Calibrator().WaitClear(ctx, b.Name, nil, ""); err != nil {
 			t.Fatalf("backend %s never caught up: %v", b.Name, err)
 		}
 	}
 	checkBank(t, dbtest.Open(t, urls), accounts)
 	// No key stays held past the dead engine's transaction leases.
-	deadline = time.Now().Add(survivor.cfg.TxLease + 5*time.Second)
-	for survivor.cal.Stats().Holders > 0 {
+	deadline = time.Now().Add(2*time.Second + 5*time.Second)
+	for survivor.Calibrator().Stats().Holders > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("keys still held: %+v", survivor.cal.Stats())
+			t.Fatalf("keys still held: %+v", survivor.Calibrator().Stats())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -48,20 +48,20 @@ func StatusOf(ctx context.Context, c driver.Connector) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := e.cal.Stats()
-	s := Status{Ledger: e.ledger.ID(), Process: e.cal.Origin(), Shared: e.sharedLedger, LogTime: st.LogTime,
+	st := e.Calibrator().Stats()
+	s := Status{Ledger: e.Ledger().ID(), Process: e.Calibrator().Origin(), Shared: e.SharedLedger(), LogTime: st.LogTime,
 		Processed: uint64(st.Processed), Anchor: st.Anchor, Holders: st.Holders, Waiting: st.Waiting}
-	for name, last := range e.cal.Participants() {
+	for name, last := range e.Calibrator().Participants() {
 		s.Processes = append(s.Processes, Process{Name: name, LastSeen: last})
 	}
 	slices.SortFunc(s.Processes, func(a, b Process) int { return b.LastSeen.Compare(a.LastSeen) })
-	for _, b := range e.backends {
-		applier := e.cal.Origin()
-		if e.sharedLedger {
-			applier, _ = e.cal.LeaseHolder(b.Name)
+	for _, b := range e.Backends() {
+		applier := e.Calibrator().Origin()
+		if e.SharedLedger() {
+			applier, _ = e.Calibrator().LeaseHolder(b.Name)
 		}
 		s.Backends = append(s.Backends, BackendStatus{Name: b.Name, State: st.States[b.Name].String(), Queued: st.Queued[b.Name],
-			Reading: int(e.inflight[b.Name].Load()), Applier: applier})
+			Reading: e.Reading(b.Name), Applier: applier})
 	}
 	return s, nil
 }

@@ -5,7 +5,10 @@
 // it; [Analysis.Keys] binds it to the arguments of one execution.
 package router
 
-import "strconv"
+import (
+	"database/sql/driver"
+	"strconv"
+)
 
 // LimitOrder is the ORDER BY of a LIMIT in a write.
 type LimitOrder struct {
@@ -87,6 +90,10 @@ type Table struct {
 }
 
 // Analysis is what one statement text is, computed once and cached by text.
+// Arg is one argument of a statement, as database/sql passes it to a
+// driver: positional ($1, ? in order) by Ordinal, from 1.
+type Arg = driver.NamedValue
+
 // An Analysis returned by [Analyzer.Analyze] is shared: treat it as
 // immutable.
 type Analysis struct {

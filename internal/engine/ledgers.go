@@ -1,4 +1,4 @@
-package calibrated
+package engine
 
 import (
 	"context"
@@ -27,8 +27,9 @@ var fileLogs = struct {
 	m map[string]*sharedLog
 }{m: map[string]*sharedLog{}}
 
-// fileLogOptions lets tests open file ledgers with small segments.
-var fileLogOptions []filelog.Option
+// FileLogOptions, for tests, are the options file ledgers are opened with
+// (small segments, say).
+var FileLogOptions []filelog.Option
 
 type sharedLog struct {
 	*filelog.Log
@@ -73,7 +74,7 @@ func ledgerOpenError(err error) error {
 	if errors.Is(err, ledger.ErrUnavailable) {
 		return &LedgerError{Err: err}
 	}
-	return &ConfigError{Key: "ledger", Err: err}
+	return &dsn.ConfigError{Key: "ledger", Err: err}
 }
 
 // openLocalLedger opens a ledger of this process: local or file.
@@ -84,7 +85,7 @@ func openLocalLedger(cfg *Config) (ledger.Log, error) {
 	case strings.HasPrefix(cfg.Ledger, "file:"):
 		u, err := url.Parse(cfg.Ledger)
 		if err != nil {
-			return nil, &ConfigError{Key: "ledger", Err: err}
+			return nil, &dsn.ConfigError{Key: "ledger", Err: err}
 		}
 		dir := filepath.Clean(u.Path)
 		fileLogs.Lock()
@@ -93,7 +94,7 @@ func openLocalLedger(cfg *Config) (ledger.Log, error) {
 			s.refs++
 			return s, nil
 		}
-		l, err := filelog.Open(dir, fileLogOptions...)
+		l, err := filelog.Open(dir, FileLogOptions...)
 		if err != nil {
 			return nil, &LedgerError{Err: err}
 		}
@@ -101,7 +102,7 @@ func openLocalLedger(cfg *Config) (ledger.Log, error) {
 		fileLogs.m[dir] = s
 		return s, nil
 	}
-	return nil, &ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", Redact(cfg.Ledger), dsn.ErrNotSupported)}
+	return nil, &dsn.ConfigError{Key: "ledger", Err: fmt.Errorf("%s: %w; use ledger=local or ledger=file:///DIR", dsn.Redact(cfg.Ledger), dsn.ErrNotSupported)}
 }
 
 // lostHistory finds backends that lag behind the others in the history of

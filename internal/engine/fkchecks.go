@@ -1,4 +1,4 @@
-package calibrated
+package engine
 
 import (
 	"regexp"
@@ -17,8 +17,8 @@ var fkChecksSet = regexp.MustCompile(`(?i)^\s*SET\s+(?:SESSION\s+|@@(?:SESSION\.
 // would reach one pooled backend connection and vanish; this one the conn
 // remembers instead, and the DDL it sends while the checks are off carries
 // the switch to every backend (see [withoutFKChecks]).
-func (c *conn) setFKChecks(query string) bool {
-	if c.e.cfg.Dialect() != "mysql" {
+func (c *Session) setFKChecks(query string) bool {
+	if c.e.cfg.Dialect != "mysql" {
 		return false
 	}
 	m := fkChecksSet.FindStringSubmatch(query)

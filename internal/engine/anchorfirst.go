@@ -1,8 +1,8 @@
-package calibrated
+package engine
 
 import (
 	"context"
-	"database/sql/driver"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,7 +20,7 @@ import (
 // transaction of its own.
 
 // execWrite runs an autocommit write and returns the anchor's result.
-func (e *engine) execWrite(ctx context.Context, c *conn, a *router.Analysis, args []driver.NamedValue) (driver.Result, error) {
+func (e *Engine) execWrite(ctx context.Context, c *Session, a *router.Analysis, args []router.Arg) (sql.Result, error) {
 	p, err := e.planWrite(ctx, a, args)
 	if err != nil {
 		return nil, err
@@ -31,7 +31,7 @@ func (e *engine) execWrite(ctx context.Context, c *conn, a *router.Analysis, arg
 		}
 	}
 	if p.anchorFirst() {
-		return e.implicitTx(ctx, c, func(t *tx) (driver.Result, error) { return t.exec(ctx, a.Text, args) })
+		return e.implicitTx(ctx, c, func(t *Tx) (sql.Result, error) { return t.exec(ctx, a.Text, args) })
 	}
 	r, err := e.writePlan(ctx, p, a.Kind, false)
 	if err != nil {
@@ -42,14 +42,14 @@ func (e *engine) execWrite(ctx context.Context, c *conn, a *router.Analysis, arg
 
 // queryWrite runs an autocommit write through QueryContext and returns the
 // rows the anchor gave (RETURNING).
-func (e *engine) queryWrite(ctx context.Context, c *conn, a *router.Analysis, args []driver.NamedValue) (driver.Rows, error) {
+func (e *Engine) queryWrite(ctx context.Context, c *Session, a *router.Analysis, args []router.Arg) (*Rows, error) {
 	p, err := e.planWrite(ctx, a, args)
 	if err != nil {
 		return nil, err
 	}
 	if p.anchorFirst() {
-		var out driver.Rows
-		_, err := e.implicitTx(ctx, c, func(t *tx) (driver.Result, error) {
+		var out *Rows
+		_, err := e.implicitTx(ctx, c, func(t *Tx) (sql.Result, error) {
 			r, err := t.query(ctx, a.Text, args)
 			out = r
 			return nil, err
@@ -63,15 +63,15 @@ func (e *engine) queryWrite(ctx context.Context, c *conn, a *router.Analysis, ar
 	return bufferedRows(r), nil
 }
 
-// result is the driver.Result of an ordered write.
-func (e *engine) result(rows, lastID int64) result {
-	return result{rows: rows, id: lastID, ids: e.cfg.Dialect() != "postgres"}
+// result is the sql.Result of an ordered write.
+func (e *Engine) result(rows, lastID int64) result {
+	return result{rows: rows, id: lastID, ids: e.cfg.Dialect != "postgres"}
 }
 
 // implicitTx runs f in a transaction of its own, as the database would run
 // an autocommit statement.
-func (e *engine) implicitTx(ctx context.Context, c *conn, f func(*tx) (driver.Result, error)) (driver.Result, error) {
-	t, err := e.begin(ctx, c, driver.TxOptions{})
+func (e *Engine) implicitTx(ctx context.Context, c *Session, f func(*Tx) (sql.Result, error)) (sql.Result, error) {
+	t, err := e.begin(ctx, c, sql.TxOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (e *engine) implicitTx(ctx context.Context, c *conn, f func(*tx) (driver.Re
 // post runs a write's closing statements (SET timestamp = DEFAULT) on the
 // anchor. Their failure leaves only the session's clock fixed, which the
 // next write that reads the clock sets again; it is logged.
-func (t *tx) post(ctx context.Context, st *txStmt) {
+func (t *Tx) post(ctx context.Context, st *txStmt) {
 	if st.p == nil {
 		return
 	}
@@ -103,11 +103,11 @@ func (t *tx) post(ctx context.Context, st *txStmt) {
 // queryBuffered runs a write that must be followed by closing statements,
 // or that takes ids from the anchor, through QueryContext: its rows are
 // read before the closing statements run on the same connection.
-func (t *tx) queryBuffered(ctx context.Context, st *txStmt) (driver.Rows, error) {
+func (t *Tx) queryBuffered(ctx context.Context, st *txStmt) (*Rows, error) {
 	if st.p.gen != nil {
 		_, ids, err := t.runGenerated(ctx, st)
 		if err != nil || st.p.ret == nil {
-			return &rows{buf: &backend.Buffered{}}, err
+			return &Rows{Buf: &backend.Buffered{}}, err
 		}
 		// RETURNING for the rows inserted, in the order of their ids,
 		// which is the order they were inserted in.
@@ -126,7 +126,7 @@ func (t *tx) queryBuffered(ctx context.Context, st *txStmt) (driver.Rows, error)
 		if err != nil {
 			return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
 		}
-		return &rows{buf: b}, nil
+		return &Rows{Buf: b}, nil
 	}
 	text := st.text
 	if st.p.ret != nil {
@@ -138,7 +138,7 @@ func (t *tx) queryBuffered(ctx context.Context, st *txStmt) (driver.Rows, error)
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
 	}
 	t.record(st)
-	return &rows{buf: b}, nil
+	return &Rows{Buf: b}, nil
 }
 
 // execGenerated runs a MySQL INSERT that leaves its AUTO_INCREMENT column to
@@ -151,7 +151,7 @@ func (t *tx) queryBuffered(ctx context.Context, st *txStmt) (driver.Rows, error)
 // that each row's result says whether it was inserted and with which id.
 // All of it runs behind a savepoint, so a failure part way leaves nothing
 // on the anchor that the ledger does not have.
-func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, error) {
+func (t *Tx) execGenerated(ctx context.Context, st *txStmt) (sql.Result, error) {
 	res, _, err := t.runGenerated(ctx, st)
 	if err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func (t *tx) execGenerated(ctx context.Context, st *txStmt) (driver.Result, erro
 
 // runGenerated is execGenerated; it also returns the ids of the rows
 // inserted, in order.
-func (t *tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, error) {
+func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, error) {
 	g := st.p.gen
 	fail := func(op string, err error) error {
 		_, _ = t.atx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT calibrated_generated")
@@ -259,7 +259,7 @@ var myIncrements sync.Map // *sql.DB -> int64
 
 // autoIncrement returns the anchor's auto_increment_increment, read in the
 // transaction's own session.
-func (t *tx) autoIncrement(ctx context.Context) (int64, error) {
+func (t *Tx) autoIncrement(ctx context.Context) (int64, error) {
 	if v, ok := myIncrements.Load(t.anchor.DB); ok {
 		if n, ok := v.(int64); ok {
 			return n, nil

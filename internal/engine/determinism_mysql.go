@@ -1,4 +1,4 @@
-package calibrated
+package engine
 
 import (
 	"context"
@@ -46,7 +46,7 @@ type myReturning struct {
 //     on the anchor first (myGenerated);
 //   - other volatile defaults (UUID(), RAND()) left to the database, and
 //     AUTO_INCREMENT columns given NULL or 0, are refused.
-func (e *engine) fixMySQL(ctx context.Context, p *plan) error {
+func (e *Engine) fixMySQL(ctx context.Context, p *plan) error {
 	if p.a.Returning && p.a.Kind == router.Write {
 		// MariaDB's RETURNING: the anchor answers it, the ledger holds the
 		// statement without it.
@@ -128,7 +128,7 @@ func (e *engine) fixMySQL(ctx context.Context, p *plan) error {
 
 // myGenerated returns how to run a's INSERT, which leaves g to the database,
 // on the anchor first, or refuses it.
-func (e *engine) myGenerated(a *router.Analysis, g *backend.Generated) (*myGenerated, error) {
+func (e *Engine) myGenerated(a *router.Analysis, g *backend.Generated) (*myGenerated, error) {
 	t := &a.Tables[0]
 	refuse := func(why string) error {
 		return unsafe(a, fmt.Sprintf("column %s.%s (AUTO_INCREMENT)", t.Name, g.Column),
@@ -156,14 +156,9 @@ func (e *engine) myGenerated(a *router.Analysis, g *backend.Generated) (*myGener
 
 // foundRows reports whether the MySQL backends report rows found rather
 // than rows changed (go-sql-driver's clientFoundRows).
-func (e *engine) foundRows() bool {
+func (e *Engine) foundRows() bool {
 	for _, b := range e.cfg.Backends {
-		dsn := b.DSN
-		if dsn == "" {
-			pb, _ := parseBackend(b.Name, b.URL)
-			dsn = pb.DSN
-		}
-		if c, err := mysql.ParseDSN(dsn); err == nil && c.ClientFoundRows {
+		if c, err := mysql.ParseDSN(b.DSN); err == nil && c.ClientFoundRows {
 			return true
 		}
 	}
@@ -189,8 +184,8 @@ func isInsert(a *router.Analysis) bool {
 // 'a@x' to a unique column under a _ci collation meet in the ledger, as
 // they meet in each backend's index. Keys of other dialects are returned
 // as they are.
-func (e *engine) foldKeys(keys []ledger.Key) []ledger.Key {
-	if e.cfg.Dialect() != "mysql" {
+func (e *Engine) foldKeys(keys []ledger.Key) []ledger.Key {
+	if e.cfg.Dialect != "mysql" {
 		return keys
 	}
 	return router.FoldKeys(keys, e.schema.PrimaryKey, func(table, col, v string) (string, bool) {

@@ -1,15 +1,15 @@
-package calibrated
+package engine
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/calibrated/calibrated/backend"
+	"github.com/calibrated/calibrated/internal/dsn"
 	"github.com/calibrated/calibrated/ledger"
 	"github.com/calibrated/calibrated/router"
 )
@@ -29,7 +29,7 @@ func ReadFrom(ctx context.Context, backend string) context.Context {
 // backend has no pending write on them (P3). keys nil means "nothing
 // pending at all", for reads that could not be analysed. Backends in
 // avoid (those that just failed) are not chosen under read=nearest.
-func (e *engine) readBackend(ctx context.Context, keys []ledger.Key, avoid ...string) (*backend.Backend, error) {
+func (e *Engine) readBackend(ctx context.Context, keys []ledger.Key, avoid ...string) (*backend.Backend, error) {
 	if e.cfg.Consistency == ConsistencyStrong && e.sharedLedger {
 		// The read index: everything appended before the read began,
 		// by any process, must be known here first.
@@ -70,13 +70,13 @@ func (e *engine) readBackend(ctx context.Context, keys []ledger.Key, avoid ...st
 		return e.waitOn(ctx, a.Name, keys, "")
 	default:
 		if _, ok := e.byName[read]; !ok {
-			return nil, &ConfigError{Key: "read", Err: fmt.Errorf("no backend %q", read)}
+			return nil, &dsn.ConfigError{Key: "read", Err: fmt.Errorf("no backend %q", read)}
 		}
 		return e.waitOn(ctx, read, keys, "")
 	}
 }
 
-func (e *engine) waitOn(ctx context.Context, name string, keys []ledger.Key, tx string) (*backend.Backend, error) {
+func (e *Engine) waitOn(ctx context.Context, name string, keys []ledger.Key, tx string) (*backend.Backend, error) {
 	if e.cfg.Consistency != ConsistencyNone {
 		start := time.Now()
 		if err := e.cal.WaitClear(ctx, name, keys, tx); err != nil {
@@ -88,22 +88,22 @@ func (e *engine) waitOn(ctx context.Context, name string, keys []ledger.Key, tx 
 }
 
 // observeReadWait records how long a read waited for its keys, if it did.
-func (e *engine) observeReadWait(backend string, start time.Time) {
+func (e *Engine) observeReadWait(backend string, start time.Time) {
 	if e.metrics != nil {
 		e.metrics.ReadWait(backend, time.Since(start))
 	}
 }
 
 // pick counts a read in flight on a backend; done undoes it.
-func (e *engine) pick(name string) *backend.Backend {
+func (e *Engine) pick(name string) *backend.Backend {
 	e.inflight[name].Add(1)
 	return e.byName[name]
 }
 
-func (e *engine) done(b *backend.Backend) { e.inflight[b.Name].Add(-1) }
+func (e *Engine) done(b *backend.Backend) { e.inflight[b.Name].Add(-1) }
 
 // candidates lists the backends, least busy first, DSN order breaking ties.
-func (e *engine) candidates() []string {
+func (e *Engine) candidates() []string {
 	names := e.cal.Backends()
 	if len(names) == 1 {
 		return names
@@ -118,7 +118,7 @@ func (e *engine) candidates() []string {
 // read runs a read on the chosen backend. A backend that cannot be reached
 // is reported and the read goes elsewhere (read=nearest) or waits for it
 // (read=anchor, read=NAME): time stops for those who wait (P4).
-func (e *engine) read(ctx context.Context, a *router.Analysis, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (e *Engine) read(ctx context.Context, a *router.Analysis, query string, args []router.Arg) (*Rows, error) {
 	keys, err := e.readKeys(a, args)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (e *engine) read(ctx context.Context, a *router.Analysis, query string, arg
 		}
 		r, err := b.DB.QueryContext(ctx, query, namedArgs(args)...)
 		if err == nil {
-			return newRows(r, func() { e.done(b) }), nil
+			return &Rows{Live: r, Done: func() { e.done(b) }}, nil
 		}
 		e.done(b)
 		if backend.Replan(err) && !replanned && ctx.Err() == nil {
@@ -166,7 +166,7 @@ func stale(b *backend.Backend) { b.SchemaChanged() }
 
 // readKeys binds a read's keys; an unanalysed read (a == nil) waits for
 // nothing to be pending.
-func (e *engine) readKeys(a *router.Analysis, args []driver.NamedValue) ([]ledger.Key, error) {
+func (e *Engine) readKeys(a *router.Analysis, args []router.Arg) ([]ledger.Key, error) {
 	if a == nil {
 		return nil, nil
 	}
@@ -183,7 +183,7 @@ func (e *engine) readKeys(a *router.Analysis, args []driver.NamedValue) ([]ledge
 }
 
 // namedArgs turns driver arguments back into database/sql arguments for a backend.
-func namedArgs(args []driver.NamedValue) []any {
+func namedArgs(args []router.Arg) []any {
 	out := make([]any, len(args))
 	for i, nv := range args {
 		if nv.Name != "" {

@@ -1,9 +1,8 @@
-package calibrated
+package engine
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,15 +13,13 @@ import (
 	"github.com/calibrated/calibrated/router"
 )
 
-var _ driver.Tx = (*tx)(nil)
-
-// tx is a transaction on the anchor (DESIGN §5). Each write first locks its
+// Tx is a transaction on the anchor (DESIGN §5). Each write first locks its
 // keys through the ledger, then runs on the anchor; Commit appends the
 // statements, records the entry as applied in the anchor transaction and
 // commits it, and the other backends replay the entry in log order.
-type tx struct {
-	c      *conn
-	e      *engine
+type Tx struct {
+	c      *Session
+	e      *Engine
 	id     string
 	anchor *backend.Backend
 	atx    *sql.Tx
@@ -41,13 +38,13 @@ type savepoint struct {
 	n    int // statements before it
 }
 
-func (e *engine) begin(ctx context.Context, c *conn, opts driver.TxOptions) (*tx, error) {
+func (e *Engine) begin(ctx context.Context, c *Session, opts sql.TxOptions) (*Tx, error) {
 	a, err := e.anchor()
 	if err != nil {
 		return nil, err
 	}
 	id := strconv.FormatInt(e.txSeq.Add(1), 10)
-	t := &tx{c: c, e: e, id: id, anchor: a, ro: opts.ReadOnly}
+	t := &Tx{c: c, e: e, id: id, anchor: a, ro: opts.ReadOnly}
 	if a.Dialect == "sqlite" && !opts.ReadOnly {
 		// SQLite has one writer per database: a transaction writing on the
 		// anchor would hold the file against the anchor's applier while it
@@ -72,12 +69,12 @@ func (e *engine) begin(ctx context.Context, c *conn, opts driver.TxOptions) (*tx
 
 // lapsed is called when the calibrator released t's locks because its lease
 // lapsed: the anchor transaction is rolled back so its row locks go too.
-func (e *engine) lapsed(id string) {
+func (e *Engine) lapsed(id string) {
 	v, ok := e.txs.Load(id)
 	if !ok {
 		return
 	}
-	t, ok := v.(*tx)
+	t, ok := v.(*Tx)
 	if !ok {
 		return
 	}
@@ -86,7 +83,7 @@ func (e *engine) lapsed(id string) {
 	e.log.Warn("calibrated: transaction lease lapsed; rolled back", "tx", id, "tx_lease", e.cfg.TxLease)
 }
 
-func (t *tx) exec(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+func (t *Tx) exec(ctx context.Context, query string, args []router.Arg) (sql.Result, error) {
 	st, err := t.statement(ctx, query, args)
 	if err != nil || st == nil {
 		return result{}, err
@@ -109,13 +106,13 @@ func (t *tx) exec(ctx context.Context, query string, args []driver.NamedValue) (
 	return res, nil
 }
 
-func (t *tx) query(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+func (t *Tx) query(ctx context.Context, query string, args []router.Arg) (*Rows, error) {
 	st, err := t.statement(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
 	if st == nil {
-		return &rows{buf: &backend.Buffered{}}, nil
+		return &Rows{Buf: &backend.Buffered{}}, nil
 	}
 	if err := t.pre(ctx, st); err != nil {
 		return nil, err
@@ -131,19 +128,19 @@ func (t *tx) query(ctx context.Context, query string, args []driver.NamedValue) 
 		return nil, &BackendError{Backend: t.anchor.Name, Op: "query", Err: err}
 	}
 	t.record(st)
-	return newRows(r, nil), nil
+	return &Rows{Live: r, Done: nil}, nil
 }
 
 // txStmt is one statement of a transaction as the anchor runs it: for a
 // write, made deterministic (plan), so the other backends replay it exactly.
 type txStmt struct {
 	text string
-	args []driver.NamedValue
+	args []router.Arg
 	p    *plan // nil for reads and private tables
 }
 
 // pre runs a write's preparatory statements (sequence moves) on the anchor.
-func (t *tx) pre(ctx context.Context, st *txStmt) error {
+func (t *Tx) pre(ctx context.Context, st *txStmt) error {
 	if st.p == nil {
 		return nil
 	}
@@ -159,7 +156,7 @@ func (t *tx) pre(ctx context.Context, st *txStmt) error {
 // anchor to have no pending write on their keys, writes are made
 // deterministic and lock their keys. Savepoint statements are run here and
 // give nil.
-func (t *tx) statement(ctx context.Context, query string, args []driver.NamedValue) (*txStmt, error) {
+func (t *Tx) statement(ctx context.Context, query string, args []router.Arg) (*txStmt, error) {
 	e := t.e
 	if t.expired.Load() {
 		return nil, ErrTxExpired
@@ -213,7 +210,7 @@ func (t *tx) statement(ctx context.Context, query string, args []driver.NamedVal
 }
 
 // lock takes keys for the transaction through the ledger.
-func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
+func (t *Tx) lock(ctx context.Context, keys []ledger.Key) error {
 	tk, err := t.e.cal.Submit(ctx, &ledger.Event{Type: ledger.Lock, Tx: t.id, Keys: keys, Lease: t.e.cfg.TxLease, Reject: t.e.cfg.Conflict == ConflictReject, Backend: t.anchor.Name})
 	if err != nil {
 		return &LedgerError{Err: err}
@@ -227,7 +224,7 @@ func (t *tx) lock(ctx context.Context, keys []ledger.Key) error {
 }
 
 // record keeps a write for the Commit entry.
-func (t *tx) record(st *txStmt) {
+func (t *Tx) record(st *txStmt) {
 	if st.p == nil {
 		return
 	}
@@ -238,7 +235,7 @@ func (t *tx) record(st *txStmt) {
 	}
 }
 
-func (t *tx) savepoint(a *router.Analysis) {
+func (t *Tx) savepoint(a *router.Analysis) {
 	switch a.Kind {
 	case router.Savepoint:
 		t.savepoints = append(t.savepoints, savepoint{name: a.Savepoint, n: len(t.stmts)})
@@ -255,7 +252,7 @@ func (t *tx) savepoint(a *router.Analysis) {
 	}
 }
 
-func (t *tx) find(name string) int {
+func (t *Tx) find(name string) int {
 	for i := len(t.savepoints) - 1; i >= 0; i-- {
 		if t.savepoints[i].name == name {
 			return i
@@ -264,8 +261,8 @@ func (t *tx) find(name string) int {
 	return -1
 }
 
-// Commit implements [driver.Tx].
-func (t *tx) Commit() error {
+// Commit commits the transaction on the anchor once the ledger has admitted it.
+func (t *Tx) Commit() error {
 	defer t.end()
 	e := t.e
 	ctx := context.Background()
@@ -285,7 +282,7 @@ func (t *tx) Commit() error {
 	if err != nil {
 		_ = t.atx.Rollback()
 		t.release()
-		return &LedgerError{Err: fmt.Errorf("%w: %w", errMaybeAppended, err)}
+		return &LedgerError{Err: fmt.Errorf("%w: %w", ErrMaybeAppended, err)}
 	}
 	select {
 	case <-tk.Decided():
@@ -342,8 +339,8 @@ func (t *tx) Commit() error {
 	return fmt.Errorf("calibrated: commit of entry %d: %s", tk.Seq, r.Msg)
 }
 
-// Rollback implements [driver.Tx].
-func (t *tx) Rollback() error {
+// Rollback rolls the transaction back and releases its keys.
+func (t *Tx) Rollback() error {
 	defer t.end()
 	err := t.atx.Rollback()
 	t.release()
@@ -354,7 +351,7 @@ func (t *tx) Rollback() error {
 }
 
 // release gives up the transaction's keys without an entry.
-func (t *tx) release() {
+func (t *Tx) release() {
 	if !t.locked {
 		return
 	}
@@ -364,7 +361,7 @@ func (t *tx) release() {
 	t.locked = false
 }
 
-func (t *tx) end() {
+func (t *Tx) end() {
 	t.e.txs.Delete(t.id)
 	if t.c.tx == t {
 		t.c.tx = nil

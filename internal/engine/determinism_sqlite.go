@@ -1,8 +1,7 @@
-package calibrated
+package engine
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"slices"
 	"strconv"
@@ -27,7 +26,7 @@ type liteRewrite struct {
 // has handed out; defaults are the anchor's evaluation of the column's
 // default expression. The statement is then an ordinary deterministic
 // write. An INTEGER PRIMARY KEY given NULL is refused.
-func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
+func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
 	a := p.a
 	if a.Kind != router.Write || !isInsert(a) {
 		return nil
@@ -152,11 +151,11 @@ func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
 	if err != nil {
 		return err
 	}
-	args := append(make([]driver.NamedValue, 0, len(p.args)+rows*len(lw.gen)), p.args...)
+	args := append(make([]router.Arg, 0, len(p.args)+rows*len(lw.gen)), p.args...)
 	next := a.NumParams + 1
 	for _, row := range vals {
 		for _, v := range row {
-			args = append(args, driver.NamedValue{Ordinal: next, Value: v})
+			args = append(args, router.Arg{Ordinal: next, Value: v})
 			next++
 		}
 	}
@@ -170,7 +169,7 @@ func (e *engine) fixSQLite(ctx context.Context, p *plan) error {
 // arguments; ids are drawn above every id the statement gives explicitly.
 // A NULL written in the text, an expression, or one argument given to
 // several rows is refused.
-func (e *engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g backend.Generated) error {
+func (e *Engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g backend.Generated) error {
 	refuse := func() error {
 		return unsafe(p.a, fmt.Sprintf("column %s.%s (INTEGER PRIMARY KEY) given NULL in the text or an expression", t.Name, g.Column),
 			"would be numbered separately by every backend",
@@ -200,9 +199,9 @@ func (e *engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g ba
 		if err != nil {
 			return err
 		}
-		args := append([]driver.NamedValue(nil), p.args...)
+		args := append([]router.Arg(nil), p.args...)
 		for k := range which {
-			args = append(args, driver.NamedValue{Ordinal: p.a.NumParams + 1 + k})
+			args = append(args, router.Arg{Ordinal: p.a.NumParams + 1 + k})
 		}
 		p.a, p.args = na, args
 		t = &na.Tables[0]
@@ -221,7 +220,7 @@ func (e *engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g ba
 			}
 			continue
 		}
-		i := slices.IndexFunc(p.args, func(nv driver.NamedValue) bool { return nv.Ordinal == src.Param })
+		i := slices.IndexFunc(p.args, func(nv router.Arg) bool { return nv.Ordinal == src.Param })
 		if i < 0 {
 			return refuse()
 		}
@@ -244,7 +243,7 @@ func (e *engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g ba
 	if err != nil {
 		return err
 	}
-	args := append([]driver.NamedValue(nil), p.args...)
+	args := append([]router.Arg(nil), p.args...)
 	for k, i := range fill {
 		args[i].Value = first + int64(k)
 	}
@@ -262,7 +261,7 @@ var liteIDs = struct {
 }{next: map[liteIDKey]int64{}}
 
 type liteIDKey struct {
-	e     *engine
+	e     *Engine
 	table string
 }
 
@@ -270,7 +269,7 @@ type liteIDKey struct {
 // Two processes sharing a ledger and drawing at once from the same anchor
 // can draw the same ids: the second INSERT then fails with a unique
 // violation on every backend alike, and the backends stay identical.
-func (e *engine) drawRowids(ctx context.Context, anchor *backend.Backend, table string, g backend.Generated, n int, floor int64) (int64, error) {
+func (e *Engine) drawRowids(ctx context.Context, anchor *backend.Backend, table string, g backend.Generated, n int, floor int64) (int64, error) {
 	q := "SELECT coalesce(max(rowid), 0) FROM " + liteQuote(table)
 	args := []any{}
 	if g.Autoincrement {
@@ -304,7 +303,7 @@ func liteQuote(name string) string {
 // over the source table's primary key, or its rowid: a total order, so
 // every backend inserts the rows in the same order and numbers them alike.
 // Statements it cannot order are left to be refused.
-func (e *engine) orderInsertSelect(ctx context.Context, p *plan) error {
+func (e *Engine) orderInsertSelect(ctx context.Context, p *plan) error {
 	if p.a.Unordered != "INSERT ... SELECT without ORDER BY" {
 		return nil
 	}

@@ -1,8 +1,8 @@
-package calibrated
+package engine
 
 import (
 	"context"
-	"database/sql/driver"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -15,7 +15,7 @@ import (
 // write is the ordered path of DESIGN §5 for an autocommit statement:
 // append a Write, wait for admission, wait for the appliers, and return the
 // anchor's outcome. wantRows asks the anchor for the rows RETURNING gives.
-func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.NamedValue, wantRows bool) (ledger.Result, error) {
+func (e *Engine) write(ctx context.Context, a *router.Analysis, args []router.Arg, wantRows bool) (ledger.Result, error) {
 	p, err := e.planWrite(ctx, a, args)
 	if err != nil {
 		return ledger.Result{}, err
@@ -24,7 +24,7 @@ func (e *engine) write(ctx context.Context, a *router.Analysis, args []driver.Na
 }
 
 // writePlan is write for a statement already planned.
-func (e *engine) writePlan(ctx context.Context, p *plan, kind router.Kind, wantRows bool) (ledger.Result, error) {
+func (e *Engine) writePlan(ctx context.Context, p *plan, kind router.Kind, wantRows bool) (ledger.Result, error) {
 	stmts, err := p.stmts(wantRows)
 	if err != nil {
 		return ledger.Result{}, err
@@ -36,7 +36,7 @@ func (e *engine) writePlan(ctx context.Context, p *plan, kind router.Kind, wantR
 		Reject: e.cfg.Conflict == ConflictReject,
 	})
 	if err != nil {
-		return ledger.Result{}, &LedgerError{Err: fmt.Errorf("%w: %w", errMaybeAppended, err)}
+		return ledger.Result{}, &LedgerError{Err: fmt.Errorf("%w: %w", ErrMaybeAppended, err)}
 	}
 	if err := e.admit(ctx, t, "write", ""); err != nil {
 		return ledger.Result{}, err
@@ -45,7 +45,7 @@ func (e *engine) writePlan(ctx context.Context, p *plan, kind router.Kind, wantR
 }
 
 // await waits for the job as ack asks and returns the anchor's result.
-func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Result, error) {
+func (e *Engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Result, error) {
 	wait := j.Done()
 	if e.cfg.Ack == AckAnchor {
 		wait = j.Anchored()
@@ -91,7 +91,7 @@ func (e *engine) await(ctx context.Context, j *ledger.Job, ddl bool) (ledger.Res
 // transaction whose client vanished can lapse (DESIGN §4). A request of
 // transaction tx ("" for none) renews tx's own lease instead, with a Lock
 // of no keys: a transaction that waits is not idle.
-func (e *engine) admit(ctx context.Context, t *ledger.Ticket, kind, tx string) error {
+func (e *Engine) admit(ctx context.Context, t *ledger.Ticket, kind, tx string) error {
 	start := time.Now()
 	timer := time.NewTimer(e.cfg.LockTimeout)
 	defer timer.Stop()
@@ -151,7 +151,7 @@ wait:
 }
 
 // ledgerArgs takes the values of a statement's arguments for the ledger.
-func ledgerArgs(args []driver.NamedValue) ([]any, error) {
+func ledgerArgs(args []router.Arg) ([]any, error) {
 	if len(args) == 0 {
 		return nil, nil
 	}
@@ -172,7 +172,7 @@ type remoteError struct{ state, msg string }
 func (e *remoteError) Error() string    { return e.msg }
 func (e *remoteError) SQLState() string { return e.state }
 
-// result is the driver.Result of a write: the anchor's row count and, for
+// result is the sql.Result of a write: the anchor's row count and, for
 // MySQL and SQLite, the id the anchor gave the first (MySQL) or last
 // (SQLite) row it inserted, 0 when the driver does not know it.
 type result struct {
@@ -181,9 +181,9 @@ type result struct {
 	ids  bool // the dialect has LastInsertId
 }
 
-var _ driver.Result = result{}
+var _ sql.Result = result{}
 
-// LastInsertId implements [driver.Result]. PostgreSQL has no such thing:
+// LastInsertId implements [sql.Result]. PostgreSQL has no such thing:
 // use RETURNING.
 func (r result) LastInsertId() (int64, error) {
 	if r.ids {
@@ -192,13 +192,13 @@ func (r result) LastInsertId() (int64, error) {
 	return 0, errors.New("calibrated: LastInsertId is not supported by PostgreSQL; use RETURNING")
 }
 
-// RowsAffected implements [driver.Result].
+// RowsAffected implements [sql.Result].
 func (r result) RowsAffected() (int64, error) { return r.rows, nil }
 
-func bufferedRows(r ledger.Result) driver.Rows {
+func bufferedRows(r ledger.Result) *Rows {
 	b, ok := r.Rows.(*backend.Buffered)
 	if !ok {
 		b = &backend.Buffered{}
 	}
-	return &rows{buf: b}
+	return &Rows{Buf: b}
 }

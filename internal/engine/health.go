@@ -1,4 +1,4 @@
-package calibrated
+package engine
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type health struct {
 
 // failed records a connection failure of backend b. Other errors say
 // nothing about the backend's reachability and are ignored.
-func (e *engine) failed(b string, err error) {
+func (e *Engine) failed(b string, err error) {
 	if !backend.ConnError(err) {
 		return
 	}
@@ -35,13 +35,13 @@ func (e *engine) failed(b string, err error) {
 }
 
 // succeeded records that backend b answered.
-func (e *engine) succeeded(b string) {
+func (e *Engine) succeeded(b string) {
 	e.health.mu.Lock()
 	delete(e.health.failing, b)
 	e.health.mu.Unlock()
 }
 
-func (e *engine) failingFor(b string) time.Duration {
+func (e *Engine) failingFor(b string) time.Duration {
 	e.health.mu.Lock()
 	defer e.health.mu.Unlock()
 	since, ok := e.health.failing[b]
@@ -52,7 +52,7 @@ func (e *engine) failingFor(b string) time.Duration {
 }
 
 // monitor runs until ctx is done, checking every backend's health.
-func (e *engine) monitor(ctx context.Context) {
+func (e *Engine) monitor(ctx context.Context) {
 	period := min(100*time.Millisecond, e.cfg.DownAfter/4)
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -79,7 +79,7 @@ func (e *engine) monitor(ctx context.Context) {
 	}
 }
 
-func (e *engine) check(ctx context.Context, b *backend.Backend) {
+func (e *Engine) check(ctx context.Context, b *backend.Backend) {
 	switch e.cal.State(b.Name) {
 	case ledger.Active, ledger.CatchingUp:
 		if e.failingFor(b.Name) >= e.cfg.DownAfter {
@@ -100,7 +100,7 @@ func (e *engine) check(ctx context.Context, b *backend.Backend) {
 	}
 }
 
-func (e *engine) setState(ctx context.Context, b string, s ledger.BackendState) {
+func (e *Engine) setState(ctx context.Context, b string, s ledger.BackendState) {
 	if _, err := e.cal.Append(ctx, &ledger.Event{Type: ledger.State, Backend: b, State: s.String()}); err != nil {
 		if !errors.Is(err, context.Canceled) {
 			e.log.Error("calibrated: cannot record a backend state", "backend", b, "state", s, "err", err)
@@ -120,9 +120,9 @@ type trimmer interface {
 // entries applied everywhere are trimmed by policy), at most every
 // trimEvery. Only there does the empty state the calibrator starts from on
 // a restart equal the state the dropped events built.
-func (e *engine) trim() {
+func (e *Engine) trim() {
 	t, ok := e.ledger.(trimmer)
-	if !ok || time.Since(e.lastTrim) < e.trimEvery {
+	if !ok || time.Since(e.lastTrim) < time.Duration(e.trimEvery.Load()) {
 		return
 	}
 	e.lastTrim = time.Now()

@@ -1,9 +1,8 @@
-package calibrated
+package engine
 
 import (
 	"context"
 	"crypto/rand"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/big"
@@ -21,7 +20,7 @@ import (
 // backend replays, its arguments, statements to run before it, and its keys.
 type plan struct {
 	a    *router.Analysis
-	args []driver.NamedValue
+	args []router.Arg
 	pre  []ledger.Stmt
 	post []ledger.Stmt // after the main statement: MySQL's SET timestamp = DEFAULT
 	// restore, after post, puts back session state the entry changed on
@@ -63,12 +62,12 @@ func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
 //     sequences are the one source of ids) and sets them explicitly, and
 //     every backend's sequence is moved past them;
 //   - anything else that could differ between backends is refused.
-func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []driver.NamedValue) (*plan, error) {
+func (e *Engine) planWrite(ctx context.Context, a *router.Analysis, args []router.Arg) (*plan, error) {
 	p := &plan{a: a, args: args}
 	if a.Multi && !e.allDDL(a, args) {
 		return nil, unsafe(a, a.Text, "holds several statements", "send one statement per call")
 	}
-	if a.Unordered != "" && e.cfg.Dialect() == "sqlite" {
+	if a.Unordered != "" && e.cfg.Dialect == "sqlite" {
 		if err := e.orderInsertSelect(ctx, p); err != nil {
 			return nil, err
 		}
@@ -86,7 +85,7 @@ func (e *engine) planWrite(ctx context.Context, a *router.Analysis, args []drive
 	if err := e.fixVolatile(p); err != nil {
 		return nil, err
 	}
-	switch e.cfg.Dialect() {
+	switch e.cfg.Dialect {
 	case "mysql":
 		if err := e.fixMySQL(ctx, p); err != nil {
 			return nil, err
@@ -117,7 +116,7 @@ func unsafe(a *router.Analysis, frag, reason, fix string) error {
 }
 
 // fixVolatile replaces volatile function calls with parameters fixed now.
-func (e *engine) fixVolatile(p *plan) error {
+func (e *Engine) fixVolatile(p *plan) error {
 	if len(p.a.Volatile) == 0 {
 		return nil
 	}
@@ -137,9 +136,9 @@ func (e *engine) fixVolatile(p *plan) error {
 		return err
 	}
 	now := time.Now()
-	args := append(make([]driver.NamedValue, 0, len(p.args)+len(rw.Gens)), p.args...)
+	args := append(make([]router.Arg, 0, len(p.args)+len(rw.Gens)), p.args...)
 	for i, g := range rw.Gens {
-		args = append(args, driver.NamedValue{Ordinal: p.a.NumParams + i + 1, Value: genValue(g, now)})
+		args = append(args, router.Arg{Ordinal: p.a.NumParams + i + 1, Value: genValue(g, now)})
 	}
 	p.a, p.args = a, args
 	return nil
@@ -212,7 +211,7 @@ func (c *rewriteCache) reset() {
 
 // fixGenerated makes an INSERT set its generated columns explicitly, with
 // values the anchor generates now.
-func (e *engine) fixGenerated(ctx context.Context, p *plan) error {
+func (e *Engine) fixGenerated(ctx context.Context, p *plan) error {
 	rw, err := e.insertRewrite(ctx, p.a)
 	if err != nil || rw == nil {
 		return err
@@ -235,7 +234,7 @@ func (e *engine) fixGenerated(ctx context.Context, p *plan) error {
 		return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
 	}
 	defer r.Close()
-	args := append(make([]driver.NamedValue, 0, len(p.args)+rows*len(rw.gen)), p.args...)
+	args := append(make([]router.Arg, 0, len(p.args)+rows*len(rw.gen)), p.args...)
 	next := p.a.NumParams + 1
 	maxSeq := make([]*big.Int, len(rw.gen))
 	for r.Next() {
@@ -248,7 +247,7 @@ func (e *engine) fixGenerated(ctx context.Context, p *plan) error {
 			return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
 		}
 		for i, v := range vals {
-			args = append(args, driver.NamedValue{Ordinal: next, Value: v})
+			args = append(args, router.Arg{Ordinal: next, Value: v})
 			next++
 			if rw.gen[i].Sequence == "" {
 				continue
@@ -283,7 +282,7 @@ func (e *engine) fixGenerated(ctx context.Context, p *plan) error {
 
 // insertRewrite returns how to set a's omitted generated columns, nil if
 // there are none, or refuses a statement whose rows cannot be counted.
-func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insertRewrite, error) {
+func (e *Engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insertRewrite, error) {
 	if a.Kind != router.Write || len(a.Tables) == 0 || !a.Tables[0].Target {
 		return nil, nil
 	}
@@ -331,9 +330,9 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 			switch {
 			case g.Rowid:
 				return nil, unsafe(a, fmt.Sprintf("column %s.%s (generated id)", t.Name, g.Column),
-					"would be numbered separately by every "+e.cfg.Dialect()+" backend",
-					"give "+g.Column+" a value explicitly ("+e.cfg.Dialect()+" ids drawn from the anchor come later)")
-			case e.cfg.Dialect() != "postgres":
+					"would be numbered separately by every "+e.cfg.Dialect+" backend",
+					"give "+g.Column+" a value explicitly ("+e.cfg.Dialect+" ids drawn from the anchor come later)")
+			case e.cfg.Dialect != "postgres":
 				return nil, unsafe(a, fmt.Sprintf("column %s.%s (default %s)", t.Name, g.Column, g.Expr),
 					"would be generated separately on every backend",
 					"give "+g.Column+" a value explicitly")
@@ -360,8 +359,8 @@ func (e *engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 // then it is one entry that takes every key, as each of its statements
 // would. Migrations are often written so. Several writes in one text are
 // still refused: each would need its own analysis and rewrites.
-func (e *engine) allDDL(a *router.Analysis, args []driver.NamedValue) bool {
-	if e.cfg.Dialect() != "postgres" || len(args) > 0 || a.Kind != router.DDL {
+func (e *Engine) allDDL(a *router.Analysis, args []router.Arg) bool {
+	if e.cfg.Dialect != "postgres" || len(args) > 0 || a.Kind != router.DDL {
 		return false
 	}
 	parts, err := router.SplitPostgres(a.Text)
@@ -379,9 +378,9 @@ func (e *engine) allDDL(a *router.Analysis, args []driver.NamedValue) bool {
 
 // defaultValues rewrites a PostgreSQL INSERT … DEFAULT VALUES into one
 // that sets its generated columns, like an INSERT … VALUES of one row.
-func (e *engine) defaultValues(a *router.Analysis, gen []backend.Generated) (*insertRewrite, bool, error) {
+func (e *Engine) defaultValues(a *router.Analysis, gen []backend.Generated) (*insertRewrite, bool, error) {
 	t := a.Tables[0]
-	if e.cfg.Dialect() != "postgres" || t.InsertCols != nil || t.InsertRows != nil {
+	if e.cfg.Dialect != "postgres" || t.InsertCols != nil || t.InsertRows != nil {
 		return nil, false, nil
 	}
 	cols, types := make([]string, len(gen)), make([]string, len(gen))
@@ -402,7 +401,7 @@ func (e *engine) defaultValues(a *router.Analysis, gen []backend.Generated) (*in
 
 // totalOrder reports whether an ORDER BY under a LIMIT orders its table's
 // rows totally: its columns cover the primary key or a unique key.
-func (e *engine) totalOrder(lo router.LimitOrder) bool {
+func (e *Engine) totalOrder(lo router.LimitOrder) bool {
 	if lo.Table == "" || lo.Columns == nil {
 		return false
 	}
@@ -437,53 +436,54 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Paths a statement can take (DESIGN §5), as [engine.path] reports them.
+// Paths a statement can take (DESIGN §5), as [Engine.Path] reports them.
 const (
-	pathRead     = "read"     // served by one backend with nothing pending on its keys
-	pathOrdered  = "ordered"  // through the ledger as it is, or with values fixed by the driver
-	pathAnchor   = "anchor"   // through the ledger with values the anchor generated first
-	pathRefused  = "refused"  // cannot be made deterministic
-	pathControl  = "control"  // transaction control and savepoints
-	pathSession  = "session"  // refused outside a transaction
-	pathUnparsed = "unparsed" // the parser rejects it
+	PathRead     = "read"     // served by one backend with nothing pending on its keys
+	PathOrdered  = "ordered"  // through the ledger as it is, or with values fixed by the driver
+	PathAnchor   = "anchor"   // through the ledger with values the anchor generated first
+	PathRefused  = "refused"  // cannot be made deterministic
+	PathControl  = "control"  // transaction control and savepoints
+	PathSession  = "session"  // refused outside a transaction
+	PathUnparsed = "unparsed" // the parser rejects it
 )
 
-// path says which way query would go, binding every parameter to 1. It may
-// draw values from the anchor's sequences.
-func (e *engine) path(ctx context.Context, query string) string {
+// Path says which way query would go, binding every parameter to 1: one
+// of the Path constants, or "error: " and why. It may draw values from the
+// anchor's sequences. The corpus tests hold GORM's statements to it.
+func (e *Engine) Path(ctx context.Context, query string) string {
 	a, err := e.an.Analyze(query)
 	if err != nil {
-		return pathUnparsed
+		return PathUnparsed
 	}
 	switch a.Kind {
 	case router.Read:
-		return pathRead
+		return PathRead
 	case router.Session:
-		return pathSession
+		return PathSession
 	case router.Write, router.DDL:
 	default:
-		return pathControl
+		return PathControl
 	}
-	args := make([]driver.NamedValue, a.NumParams)
+	args := make([]router.Arg, a.NumParams)
 	for i := range args {
-		args[i] = driver.NamedValue{Ordinal: i + 1, Value: int64(1)}
+		args[i] = router.Arg{Ordinal: i + 1, Value: int64(1)}
 	}
 	p, err := e.planWrite(ctx, a, args)
 	switch {
 	case err != nil:
 		var ue *UnsafeStatementError
 		if errors.As(err, &ue) {
-			return pathRefused
+			return PathRefused
 		}
 		return "error: " + err.Error()
-	case p.gen != nil || len(p.pre) > 0 || len(p.args) > len(args) && (e.cfg.Dialect() == "sqlite" || e.generated(ctx, a)):
-		return pathAnchor
+	case p.gen != nil || len(p.pre) > 0 || len(p.args) > len(args) && (e.cfg.Dialect == "sqlite" || e.generated(ctx, a)):
+		return PathAnchor
 	}
-	return pathOrdered
+	return PathOrdered
 }
 
 // generated reports whether a leaves generated columns to the anchor.
-func (e *engine) generated(ctx context.Context, a *router.Analysis) bool {
+func (e *Engine) generated(ctx context.Context, a *router.Analysis) bool {
 	rw, err := e.insertRewrite(ctx, a)
 	return err == nil && rw != nil
 }

@@ -1,4 +1,4 @@
-package calibrated
+package engine
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // mockTx is a transaction whose anchor is a go-sqlmock database, for the
 // failures of the anchor-first path that a real server does not give on
 // demand.
-func mockTx(t *testing.T, text string, args []driver.NamedValue, split bool) (*tx, *txStmt, sqlmock.Sqlmock) {
+func mockTx(t *testing.T, text string, args []router.Arg, split bool) (*Tx, *txStmt, sqlmock.Sqlmock) {
 	t.Helper()
 	db, mock, err := sqlmock.New(sqlmock.QueryMatcherOption(sqlmock.QueryMatcherEqual))
 	if err != nil {
@@ -33,8 +33,8 @@ func mockTx(t *testing.T, text string, args []driver.NamedValue, split bool) (*t
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &engine{log: slog.New(slog.DiscardHandler)}
-	tr := &tx{e: e, anchor: &backend.Backend{Name: "a", Dialect: "mysql", DB: db}, atx: atx}
+	e := &Engine{log: slog.New(slog.DiscardHandler)}
+	tr := &Tx{e: e, anchor: &backend.Backend{Name: "a", Dialect: "mysql", DB: db}, atx: atx}
 	st := &txStmt{text: text, args: args, p: &plan{
 		gen:  &myGenerated{shape: shape, col: "id", split: split},
 		post: []ledger.Stmt{{SQL: "SET timestamp = DEFAULT"}},
@@ -42,10 +42,10 @@ func mockTx(t *testing.T, text string, args []driver.NamedValue, split bool) (*t
 	return tr, st, mock
 }
 
-func nv(vals ...any) []driver.NamedValue {
-	out := make([]driver.NamedValue, len(vals))
+func nv(vals ...any) []router.Arg {
+	out := make([]router.Arg, len(vals))
 	for i, v := range vals {
-		out[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+		out[i] = router.Arg{Ordinal: i + 1, Value: v}
 	}
 	return out
 }
