@@ -21,7 +21,7 @@ import (
 
 // execWrite runs an autocommit write and returns the anchor's result.
 func (e *Engine) execWrite(ctx context.Context, c *Session, a *router.Analysis, args []router.Arg) (sql.Result, error) {
-	p, err := e.planWrite(ctx, a, args)
+	p, err := e.pl.plan(ctx, a, args)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (e *Engine) execWrite(ctx context.Context, c *Session, a *router.Analysis, 
 // queryWrite runs an autocommit write through QueryContext and returns the
 // rows the anchor gave (RETURNING).
 func (e *Engine) queryWrite(ctx context.Context, c *Session, a *router.Analysis, args []router.Arg) (*Rows, error) {
-	p, err := e.planWrite(ctx, a, args)
+	p, err := e.pl.plan(ctx, a, args)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,21 @@ import (
 	"github.com/calibrated/calibrated/router"
 )
 
+// planner makes writes deterministic (DESIGN §6): from the router's
+// analysis of a write and the anchor's schema it builds the complete plan
+// of what enters the ledger, or refuses the write. It draws generated
+// values from the anchor, and caches what it derived from the schema until
+// DDL changes it.
+type planner struct {
+	dialect   string
+	an        *router.Analyzer
+	schema    *backend.Schema
+	anchor    func() (*backend.Backend, error)
+	failed    func(backend string, err error) // counts an anchor failure against its health
+	foundRows bool                            // MySQL backends report rows found (clientFoundRows)
+	rewrites  rewriteCache
+}
+
 // plan is a write made deterministic (DESIGN §6): the statement every
 // backend replays, its arguments, statements to run before it, and its keys.
 type plan struct {
@@ -54,7 +69,7 @@ func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
 	return append(append(out, p.post...), p.restore...), nil
 }
 
-// planWrite makes a write deterministic or refuses it (P6), and binds its keys:
+// plan makes a write deterministic or refuses it (P6), and binds its keys:
 //   - now(), random(), gen_random_uuid() and their kin become parameters
 //     whose values are fixed here, once;
 //   - an INSERT … VALUES that leaves a serial/identity column or a volatile
@@ -62,13 +77,13 @@ func (p *plan) stmts(query bool) ([]ledger.Stmt, error) {
 //     sequences are the one source of ids) and sets them explicitly, and
 //     every backend's sequence is moved past them;
 //   - anything else that could differ between backends is refused.
-func (e *Engine) planWrite(ctx context.Context, a *router.Analysis, args []router.Arg) (*plan, error) {
+func (pl *planner) plan(ctx context.Context, a *router.Analysis, args []router.Arg) (*plan, error) {
 	p := &plan{a: a, args: args}
-	if a.Multi && !e.allDDL(a, args) {
+	if a.Multi && !pl.allDDL(a, args) {
 		return nil, unsafe(a, a.Text, "holds several statements", "send one statement per call")
 	}
-	if a.Unordered != "" && e.cfg.Dialect == "sqlite" {
-		if err := e.orderInsertSelect(ctx, p); err != nil {
+	if a.Unordered != "" && pl.dialect == "sqlite" {
+		if err := pl.orderInsertSelect(ctx, p); err != nil {
 			return nil, err
 		}
 		a = p.a
@@ -77,33 +92,33 @@ func (e *Engine) planWrite(ctx context.Context, a *router.Analysis, args []route
 		return nil, unsafe(a, a.Unordered, "makes the rows affected depend on each backend's physical order", "add an ORDER BY over a unique key")
 	}
 	for _, lo := range a.LimitOrders {
-		if !e.totalOrder(lo) {
+		if !pl.totalOrder(lo) {
 			frag := "ORDER BY " + strings.Join(lo.Columns, ", ") + " … LIMIT"
 			return nil, unsafe(a, frag, "is not a total order, so which rows the LIMIT keeps may differ between backends", "order by a primary or unique key (add it as the last ORDER BY column)")
 		}
 	}
-	if err := e.fixVolatile(p); err != nil {
+	if err := pl.fixVolatile(p); err != nil {
 		return nil, err
 	}
-	switch e.cfg.Dialect {
+	switch pl.dialect {
 	case "mysql":
-		if err := e.fixMySQL(ctx, p); err != nil {
+		if err := pl.fixMySQL(ctx, p); err != nil {
 			return nil, err
 		}
 	case "sqlite":
-		if err := e.fixSQLite(ctx, p); err != nil {
+		if err := pl.fixSQLite(ctx, p); err != nil {
 			return nil, err
 		}
 	default:
-		if err := e.fixGenerated(ctx, p); err != nil {
+		if err := pl.fixGenerated(ctx, p); err != nil {
 			return nil, err
 		}
 	}
-	keys, err := p.a.Keys(e.schema, p.args)
+	keys, err := p.a.Keys(pl.schema, p.args)
 	if err != nil {
 		return nil, err
 	}
-	keys = e.foldKeys(keys)
+	keys = pl.foldKeys(keys)
 	if len(keys) == 0 {
 		keys = []ledger.Key{ledger.All}
 	}
@@ -116,7 +131,7 @@ func unsafe(a *router.Analysis, frag, reason, fix string) error {
 }
 
 // fixVolatile replaces volatile function calls with parameters fixed now.
-func (e *Engine) fixVolatile(p *plan) error {
+func (pl *planner) fixVolatile(p *plan) error {
 	if len(p.a.Volatile) == 0 {
 		return nil
 	}
@@ -131,7 +146,7 @@ func (e *Engine) fixVolatile(p *plan) error {
 	if rw == nil {
 		return nil
 	}
-	a, err := e.an.Analyze(rw.Text)
+	a, err := pl.an.Analyze(rw.Text)
 	if err != nil {
 		return err
 	}
@@ -211,8 +226,8 @@ func (c *rewriteCache) reset() {
 
 // fixGenerated makes an INSERT set its generated columns explicitly, with
 // values the anchor generates now.
-func (e *Engine) fixGenerated(ctx context.Context, p *plan) error {
-	rw, err := e.insertRewrite(ctx, p.a)
+func (pl *planner) fixGenerated(ctx context.Context, p *plan) error {
+	rw, err := pl.insertRewrite(ctx, p.a)
 	if err != nil || rw == nil {
 		return err
 	}
@@ -224,13 +239,13 @@ func (e *Engine) fixGenerated(ctx context.Context, p *plan) error {
 	for i, g := range rw.gen {
 		exprs[i] = "(" + g.Expr + ")::text"
 	}
-	anchor, err := e.anchor()
+	anchor, err := pl.anchor()
 	if err != nil {
 		return err
 	}
 	r, err := anchor.DB.QueryContext(ctx, "SELECT "+strings.Join(exprs, ", ")+" FROM generate_series(1, $1)", rows)
 	if err != nil {
-		e.failed(anchor.Name, err)
+		pl.failed(anchor.Name, err)
 		return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
 	}
 	defer r.Close()
@@ -260,7 +275,7 @@ func (e *Engine) fixGenerated(ctx context.Context, p *plan) error {
 	if err := r.Err(); err != nil {
 		return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
 	}
-	a, err := e.an.Analyze(rw.text)
+	a, err := pl.an.Analyze(rw.text)
 	if err != nil {
 		return err
 	}
@@ -282,7 +297,7 @@ func (e *Engine) fixGenerated(ctx context.Context, p *plan) error {
 
 // insertRewrite returns how to set a's omitted generated columns, nil if
 // there are none, or refuses a statement whose rows cannot be counted.
-func (e *Engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insertRewrite, error) {
+func (pl *planner) insertRewrite(ctx context.Context, a *router.Analysis) (*insertRewrite, error) {
 	if a.Kind != router.Write || len(a.Tables) == 0 || !a.Tables[0].Target {
 		return nil, nil
 	}
@@ -292,10 +307,10 @@ func (e *Engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	if !insert {
 		return nil, nil
 	}
-	if rw, ok := e.rewrites.get(a.Text); ok {
+	if rw, ok := pl.rewrites.get(a.Text); ok {
 		return rw, nil
 	}
-	info, err := e.schema.Table(ctx, t.Name)
+	info, err := pl.schema.Table(ctx, t.Name)
 	if err != nil {
 		return nil, &BackendError{Backend: "anchor", Op: "read schema", Err: err}
 	}
@@ -315,9 +330,9 @@ func (e *Engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 	}
 	var rw *insertRewrite
 	if len(gen) > 0 {
-		if rw, ok, err := e.defaultValues(a, gen); err != nil || ok {
+		if rw, ok, err := pl.defaultValues(a, gen); err != nil || ok {
 			if ok {
-				e.rewrites.put(a.Text, rw)
+				pl.rewrites.put(a.Text, rw)
 			}
 			return rw, err
 		}
@@ -330,9 +345,9 @@ func (e *Engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 			switch {
 			case g.Rowid:
 				return nil, unsafe(a, fmt.Sprintf("column %s.%s (generated id)", t.Name, g.Column),
-					"would be numbered separately by every "+e.cfg.Dialect+" backend",
-					"give "+g.Column+" a value explicitly ("+e.cfg.Dialect+" ids drawn from the anchor come later)")
-			case e.cfg.Dialect != "postgres":
+					"would be numbered separately by every "+pl.dialect+" backend",
+					"give "+g.Column+" a value explicitly ("+pl.dialect+" ids drawn from the anchor come later)")
+			case pl.dialect != "postgres":
 				return nil, unsafe(a, fmt.Sprintf("column %s.%s (default %s)", t.Name, g.Column, g.Expr),
 					"would be generated separately on every backend",
 					"give "+g.Column+" a value explicitly")
@@ -350,7 +365,7 @@ func (e *Engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 		}
 		rw = &insertRewrite{text: text, gen: gen}
 	}
-	e.rewrites.put(a.Text, rw)
+	pl.rewrites.put(a.Text, rw)
 	return rw, nil
 }
 
@@ -359,8 +374,8 @@ func (e *Engine) insertRewrite(ctx context.Context, a *router.Analysis) (*insert
 // then it is one entry that takes every key, as each of its statements
 // would. Migrations are often written so. Several writes in one text are
 // still refused: each would need its own analysis and rewrites.
-func (e *Engine) allDDL(a *router.Analysis, args []router.Arg) bool {
-	if e.cfg.Dialect != "postgres" || len(args) > 0 || a.Kind != router.DDL {
+func (pl *planner) allDDL(a *router.Analysis, args []router.Arg) bool {
+	if pl.dialect != "postgres" || len(args) > 0 || a.Kind != router.DDL {
 		return false
 	}
 	parts, err := router.SplitPostgres(a.Text)
@@ -368,7 +383,7 @@ func (e *Engine) allDDL(a *router.Analysis, args []router.Arg) bool {
 		return false
 	}
 	for _, part := range parts {
-		pa, err := e.an.Analyze(part)
+		pa, err := pl.an.Analyze(part)
 		if err != nil || pa.Multi || pa.Kind != router.DDL {
 			return false
 		}
@@ -378,9 +393,9 @@ func (e *Engine) allDDL(a *router.Analysis, args []router.Arg) bool {
 
 // defaultValues rewrites a PostgreSQL INSERT … DEFAULT VALUES into one
 // that sets its generated columns, like an INSERT … VALUES of one row.
-func (e *Engine) defaultValues(a *router.Analysis, gen []backend.Generated) (*insertRewrite, bool, error) {
+func (pl *planner) defaultValues(a *router.Analysis, gen []backend.Generated) (*insertRewrite, bool, error) {
 	t := a.Tables[0]
-	if e.cfg.Dialect != "postgres" || t.InsertCols != nil || t.InsertRows != nil {
+	if pl.dialect != "postgres" || t.InsertCols != nil || t.InsertRows != nil {
 		return nil, false, nil
 	}
 	cols, types := make([]string, len(gen)), make([]string, len(gen))
@@ -401,7 +416,7 @@ func (e *Engine) defaultValues(a *router.Analysis, gen []backend.Generated) (*in
 
 // totalOrder reports whether an ORDER BY under a LIMIT orders its table's
 // rows totally: its columns cover the primary key or a unique key.
-func (e *Engine) totalOrder(lo router.LimitOrder) bool {
+func (pl *planner) totalOrder(lo router.LimitOrder) bool {
 	if lo.Table == "" || lo.Columns == nil {
 		return false
 	}
@@ -416,10 +431,10 @@ func (e *Engine) totalOrder(lo router.LimitOrder) bool {
 		}
 		return true
 	}
-	if covers(e.schema.PrimaryKey(lo.Table)) {
+	if covers(pl.schema.PrimaryKey(lo.Table)) {
 		return true
 	}
-	for _, u := range e.schema.UniqueKeys(lo.Table) {
+	for _, u := range pl.schema.UniqueKeys(lo.Table) {
 		if covers(u) {
 			return true
 		}
@@ -468,7 +483,7 @@ func (e *Engine) Path(ctx context.Context, query string) string {
 	for i := range args {
 		args[i] = router.Arg{Ordinal: i + 1, Value: int64(1)}
 	}
-	p, err := e.planWrite(ctx, a, args)
+	p, err := e.pl.plan(ctx, a, args)
 	switch {
 	case err != nil:
 		var ue *UnsafeStatementError
@@ -476,14 +491,14 @@ func (e *Engine) Path(ctx context.Context, query string) string {
 			return PathRefused
 		}
 		return "error: " + err.Error()
-	case p.gen != nil || len(p.pre) > 0 || len(p.args) > len(args) && (e.cfg.Dialect == "sqlite" || e.generated(ctx, a)):
+	case p.gen != nil || len(p.pre) > 0 || len(p.args) > len(args) && (e.pl.dialect == "sqlite" || e.pl.generated(ctx, a)):
 		return PathAnchor
 	}
 	return PathOrdered
 }
 
 // generated reports whether a leaves generated columns to the anchor.
-func (e *Engine) generated(ctx context.Context, a *router.Analysis) bool {
-	rw, err := e.insertRewrite(ctx, a)
+func (pl *planner) generated(ctx context.Context, a *router.Analysis) bool {
+	rw, err := pl.insertRewrite(ctx, a)
 	return err == nil && rw != nil
 }

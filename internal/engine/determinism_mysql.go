@@ -46,7 +46,7 @@ type myReturning struct {
 //     on the anchor first (myGenerated);
 //   - other volatile defaults (UUID(), RAND()) left to the database, and
 //     AUTO_INCREMENT columns given NULL or 0, are refused.
-func (e *Engine) fixMySQL(ctx context.Context, p *plan) error {
+func (pl *planner) fixMySQL(ctx context.Context, p *plan) error {
 	if p.a.Returning && p.a.Kind == router.Write {
 		// MariaDB's RETURNING: the anchor answers it, the ledger holds the
 		// statement without it.
@@ -54,7 +54,7 @@ func (e *Engine) fixMySQL(ctx context.Context, p *plan) error {
 		if !ok {
 			return unsafe(p.a, "RETURNING", "could not be separated from the statement", "read the rows with a SELECT after the write")
 		}
-		sa, err := e.an.Analyze(stripped)
+		sa, err := pl.an.Analyze(stripped)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (e *Engine) fixMySQL(ctx context.Context, p *plan) error {
 			if !t.Target {
 				continue
 			}
-			info, err := e.schema.Table(ctx, t.Name)
+			info, err := pl.schema.Table(ctx, t.Name)
 			if err != nil {
 				return &BackendError{Backend: "anchor", Op: "read schema", Err: err}
 			}
@@ -110,7 +110,7 @@ func (e *Engine) fixMySQL(ctx context.Context, p *plan) error {
 		}
 	}
 	if gen != nil {
-		g, err := e.myGenerated(a, gen)
+		g, err := pl.myGenerated(a, gen)
 		if err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (e *Engine) fixMySQL(ctx context.Context, p *plan) error {
 
 // myGenerated returns how to run a's INSERT, which leaves g to the database,
 // on the anchor first, or refuses it.
-func (e *Engine) myGenerated(a *router.Analysis, g *backend.Generated) (*myGenerated, error) {
+func (pl *planner) myGenerated(a *router.Analysis, g *backend.Generated) (*myGenerated, error) {
 	t := &a.Tables[0]
 	refuse := func(why string) error {
 		return unsafe(a, fmt.Sprintf("column %s.%s (AUTO_INCREMENT)", t.Name, g.Column),
@@ -138,7 +138,7 @@ func (e *Engine) myGenerated(a *router.Analysis, g *backend.Generated) (*myGener
 	if t.InsertCols == nil || t.InsertRows == nil {
 		return nil, refuse("the anchor's ids can only be replayed for INSERT … VALUES with a column list")
 	}
-	if rw, ok := e.rewrites.get(a.Text); ok && rw != nil && rw.my != nil {
+	if rw, ok := pl.rewrites.get(a.Text); ok && rw != nil && rw.my != nil {
 		return rw.my, nil
 	}
 	shape, err := router.ParseMySQLInsert(a.Text)
@@ -147,17 +147,17 @@ func (e *Engine) myGenerated(a *router.Analysis, g *backend.Generated) (*myGener
 	}
 	upper := strings.ToUpper(strings.TrimSpace(a.Text))
 	my := &myGenerated{shape: shape, col: g.Name, split: a.OnConflict, replace: strings.HasPrefix(upper, "REPLACE")}
-	if my.split && !my.replace && e.foundRows() {
+	if my.split && !my.replace && pl.foundRows {
 		return nil, refuse("with clientFoundRows=true the anchor's row count does not tell an inserted row from an unchanged one")
 	}
-	e.rewrites.put(a.Text, &insertRewrite{text: a.Text, my: my})
+	pl.rewrites.put(a.Text, &insertRewrite{text: a.Text, my: my})
 	return my, nil
 }
 
-// foundRows reports whether the MySQL backends report rows found rather
-// than rows changed (go-sql-driver's clientFoundRows).
-func (e *Engine) foundRows() bool {
-	for _, b := range e.cfg.Backends {
+// foundRows reports whether MySQL backends report rows found rather than
+// rows changed (go-sql-driver's clientFoundRows).
+func foundRows(backends []Backend) bool {
+	for _, b := range backends {
 		if c, err := mysql.ParseDSN(b.DSN); err == nil && c.ClientFoundRows {
 			return true
 		}
@@ -184,12 +184,12 @@ func isInsert(a *router.Analysis) bool {
 // 'a@x' to a unique column under a _ci collation meet in the ledger, as
 // they meet in each backend's index. Keys of other dialects are returned
 // as they are.
-func (e *Engine) foldKeys(keys []ledger.Key) []ledger.Key {
-	if e.cfg.Dialect != "mysql" {
+func (pl *planner) foldKeys(keys []ledger.Key) []ledger.Key {
+	if pl.dialect != "mysql" {
 		return keys
 	}
-	return router.FoldKeys(keys, e.schema.PrimaryKey, func(table, col, v string) (string, bool) {
-		info, err := e.schema.Table(context.Background(), table)
+	return router.FoldKeys(keys, pl.schema.PrimaryKey, func(table, col, v string) (string, bool) {
+		info, err := pl.schema.Table(context.Background(), table)
 		if err != nil || info == nil {
 			return "", false
 		}

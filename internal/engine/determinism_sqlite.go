@@ -26,15 +26,15 @@ type liteRewrite struct {
 // has handed out; defaults are the anchor's evaluation of the column's
 // default expression. The statement is then an ordinary deterministic
 // write. An INTEGER PRIMARY KEY given NULL is refused.
-func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
+func (pl *planner) fixSQLite(ctx context.Context, p *plan) error {
 	a := p.a
 	if a.Kind != router.Write || !isInsert(a) {
 		return nil
 	}
 	t := &a.Tables[0]
-	rw, ok := e.rewrites.get(a.Text)
+	rw, ok := pl.rewrites.get(a.Text)
 	if !ok {
-		info, err := e.schema.Table(ctx, t.Name)
+		info, err := pl.schema.Table(ctx, t.Name)
 		if err != nil {
 			return &BackendError{Backend: "anchor", Op: "read schema", Err: err}
 		}
@@ -70,12 +70,12 @@ func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
 			}
 			rw = &insertRewrite{text: a.Text, lite: &liteRewrite{text: text, gen: gen}}
 		}
-		e.rewrites.put(a.Text, rw)
+		pl.rewrites.put(a.Text, rw)
 	}
-	if info, err := e.schema.Table(ctx, t.Name); err == nil && info != nil {
+	if info, err := pl.schema.Table(ctx, t.Name); err == nil && info != nil {
 		for _, g := range info.Generated {
 			if g.Rowid && t.LeavesToDatabase(g.Column, false, p.args) {
-				if err := e.fillNullIDs(ctx, p, t, g); err != nil {
+				if err := pl.fillNullIDs(ctx, p, t, g); err != nil {
 					return err
 				}
 			}
@@ -94,7 +94,7 @@ func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
 	for i := range vals {
 		vals[i] = make([]any, len(lw.gen))
 	}
-	anchor, err := e.anchor()
+	anchor, err := pl.anchor()
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
 			exprCols = append(exprCols, i)
 			continue
 		}
-		first, err := e.drawRowids(ctx, anchor, t.Name, g, rows, 0)
+		first, err := pl.drawRowids(ctx, anchor, t.Name, g, rows, 0)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
 			strings.Join(exprs, ", ") + " FROM calibrated_n"
 		r, err := anchor.DB.QueryContext(ctx, q, rows)
 		if err != nil {
-			e.failed(anchor.Name, err)
+			pl.failed(anchor.Name, err)
 			return &BackendError{Backend: anchor.Name, Op: "generate values", Err: err}
 		}
 		n := 0
@@ -147,7 +147,7 @@ func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
 			return &BackendError{Backend: anchor.Name, Op: "generate values", Err: fmt.Errorf("calibrated: %d of %d rows of default values: %v", n, rows, err)}
 		}
 	}
-	na, err := e.an.Analyze(lw.text)
+	na, err := pl.an.Analyze(lw.text)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (e *Engine) fixSQLite(ctx context.Context, p *plan) error {
 // arguments; ids are drawn above every id the statement gives explicitly.
 // A NULL written in the text, an expression, or one argument given to
 // several rows is refused.
-func (e *Engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g backend.Generated) error {
+func (pl *planner) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g backend.Generated) error {
 	refuse := func() error {
 		return unsafe(p.a, fmt.Sprintf("column %s.%s (INTEGER PRIMARY KEY) given NULL in the text or an expression", t.Name, g.Column),
 			"would be numbered separately by every backend",
@@ -195,7 +195,7 @@ func (e *Engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g ba
 		if err != nil || len(which) != nulls {
 			return refuse()
 		}
-		na, err := e.an.Analyze(text)
+		na, err := pl.an.Analyze(text)
 		if err != nil {
 			return err
 		}
@@ -235,11 +235,11 @@ func (e *Engine) fillNullIDs(ctx context.Context, p *plan, t *router.Table, g ba
 		}
 		fill = append(fill, i)
 	}
-	anchor, err := e.anchor()
+	anchor, err := pl.anchor()
 	if err != nil {
 		return err
 	}
-	first, err := e.drawRowids(ctx, anchor, t.Name, g, len(fill), floor)
+	first, err := pl.drawRowids(ctx, anchor, t.Name, g, len(fill), floor)
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ var liteIDs = struct {
 }{next: map[liteIDKey]int64{}}
 
 type liteIDKey struct {
-	e     *Engine
+	pl    *planner
 	table string
 }
 
@@ -269,7 +269,7 @@ type liteIDKey struct {
 // Two processes sharing a ledger and drawing at once from the same anchor
 // can draw the same ids: the second INSERT then fails with a unique
 // violation on every backend alike, and the backends stay identical.
-func (e *Engine) drawRowids(ctx context.Context, anchor *backend.Backend, table string, g backend.Generated, n int, floor int64) (int64, error) {
+func (pl *planner) drawRowids(ctx context.Context, anchor *backend.Backend, table string, g backend.Generated, n int, floor int64) (int64, error) {
 	q := "SELECT coalesce(max(rowid), 0) FROM " + liteQuote(table)
 	args := []any{}
 	if g.Autoincrement {
@@ -278,12 +278,12 @@ func (e *Engine) drawRowids(ctx context.Context, anchor *backend.Backend, table 
 	}
 	var top int64
 	if err := anchor.DB.QueryRowContext(ctx, q, args...).Scan(&top); err != nil {
-		e.failed(anchor.Name, err)
+		pl.failed(anchor.Name, err)
 		return 0, &BackendError{Backend: anchor.Name, Op: "draw ids", Err: err}
 	}
 	liteIDs.Lock()
 	defer liteIDs.Unlock()
-	k := liteIDKey{e, table}
+	k := liteIDKey{pl, table}
 	first := max(top+1, liteIDs.next[k], floor)
 	liteIDs.next[k] = first + int64(n)
 	return first, nil
@@ -303,7 +303,7 @@ func liteQuote(name string) string {
 // over the source table's primary key, or its rowid: a total order, so
 // every backend inserts the rows in the same order and numbers them alike.
 // Statements it cannot order are left to be refused.
-func (e *Engine) orderInsertSelect(ctx context.Context, p *plan) error {
+func (pl *planner) orderInsertSelect(ctx context.Context, p *plan) error {
 	if p.a.Unordered != "INSERT ... SELECT without ORDER BY" {
 		return nil
 	}
@@ -312,14 +312,14 @@ func (e *Engine) orderInsertSelect(ctx context.Context, p *plan) error {
 		return nil
 	}
 	var order []string
-	for _, c := range e.schema.PrimaryKey(src.Table) {
+	for _, c := range pl.schema.PrimaryKey(src.Table) {
 		order = append(order, src.Qual+`."`+strings.ReplaceAll(c, `"`, `""`)+`"`)
 	}
 	if len(order) == 0 {
 		order = []string{src.Qual + ".rowid"}
 	}
 	text := p.a.Text[:src.At] + " ORDER BY " + strings.Join(order, ", ") + p.a.Text[src.At:]
-	a, err := e.an.Analyze(text)
+	a, err := pl.an.Analyze(text)
 	if err != nil || a.Unordered != "" || a.NumParams != p.a.NumParams {
 		return nil
 	}

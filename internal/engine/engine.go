@@ -31,7 +31,7 @@ type Engine struct {
 	cal      *ledger.Calibrator
 	an       *router.Analyzer
 	schema   *backend.Schema
-	rewrites rewriteCache
+	pl       planner
 	txs      sync.Map // open transactions of this process, by id
 	health   health
 
@@ -117,6 +117,7 @@ func Start(ctx context.Context, cfg *Config) (_ *Engine, err error) {
 		}
 		return e.backends[0].DB
 	}}
+	e.pl = planner{dialect: cfg.Dialect, an: e.an, schema: e.schema, anchor: e.anchor, failed: e.failed, foundRows: foundRows(cfg.Backends)}
 	if cfg.Log != nil {
 		e.ledger, e.sharedLedger = unclosed{cfg.Log}, true
 	} else if e.ledger, e.sharedLedger, err = openLedger(ctx, cfg); err != nil {
@@ -232,7 +233,7 @@ func (e *Engine) applied(b *backend.Backend) func([]*ledger.Job) {
 // schemaChanged forgets what was derived from the anchor's schema.
 func (e *Engine) schemaChanged() {
 	e.schema.Invalidate()
-	e.rewrites.reset()
+	e.pl.rewrites.reset()
 }
 
 // Close stops the appliers, the monitor and the calibrator, rolls back open

@@ -19,30 +19,14 @@ type sqlError struct{ msg, state string }
 func (e *sqlError) Error() string    { return e.msg }
 func (e *sqlError) SQLState() string { return e.state }
 
+// The driver's sentinel errors; its package documentation says what each
+// means to an application.
 var (
-	// ErrConflict is returned under conflict=reject when a write's keys
-	// overlap a pending write. Nothing was applied; retry the write. SQLSTATE 40001.
-	ErrConflict error = &sqlError{"calibrated: conflict: another write holds these rows (conflict=reject); retry", "40001"}
-	// ErrDeadlock is returned to the newest of transactions that wait on each
-	// other's keys. Retry the transaction. SQLSTATE 40P01.
-	ErrDeadlock error = &sqlError{"calibrated: deadlock: transactions wait on each other's rows; retry", "40P01"}
-	// ErrLockTimeout is returned when a write waited lock_timeout for rows
-	// another write holds. Nothing was applied. SQLSTATE 55P03.
-	ErrLockTimeout error = &sqlError{"calibrated: lock timeout: rows held by another write for longer than lock_timeout; retry or raise lock_timeout", "55P03"}
-	// ErrTxExpired is returned by a transaction that sent nothing for
-	// tx_lease: its locks were released so others could go on, and it was
-	// rolled back. Retry it. SQLSTATE 25P03.
-	ErrTxExpired error = &sqlError{"calibrated: transaction expired: idle for longer than tx_lease, so its locks were released and it was rolled back; retry it", "25P03"}
-	// ErrNoActiveBackend is returned when every backend is down, diverged
-	// or stale: there is no anchor to run on.
-	ErrNoActiveBackend = errors.New("calibrated: no active backend: every backend is down, diverged or stale; check them with calibrated status")
-	// ErrLedgerUnavailable is returned when the ledger cannot be written or
-	// read: a remote ledger that does not answer (the driver reconnects by
-	// itself), or one whose history broke under its readers (a gap, a
-	// rewind, a recreated stream: nothing past it is applied; an operator
-	// must act). It is ledger.ErrUnavailable, so the ledger packages'
-	// own errors match it too. [Retryable] tells the kinds apart.
-	ErrLedgerUnavailable = ledger.ErrUnavailable
+	ErrConflict        error = &sqlError{"calibrated: conflict: another write holds these rows (conflict=reject); retry", "40001"}
+	ErrDeadlock        error = &sqlError{"calibrated: deadlock: transactions wait on each other's rows; retry", "40P01"}
+	ErrLockTimeout     error = &sqlError{"calibrated: lock timeout: rows held by another write for longer than lock_timeout; retry or raise lock_timeout", "55P03"}
+	ErrTxExpired       error = &sqlError{"calibrated: transaction expired: idle for longer than tx_lease, so its locks were released and it was rolled back; retry it", "25P03"}
+	ErrNoActiveBackend       = errors.New("calibrated: no active backend: every backend is down, diverged or stale; check them with calibrated status")
 
 	// ErrMaybeAppended marks a failed append of a write or commit whose
 	// event may still reach the ledger, and then be applied.
@@ -104,8 +88,8 @@ func (e *LedgerError) Error() string {
 
 func (e *LedgerError) Unwrap() error { return e.Err }
 
-// Is makes every LedgerError match [ErrLedgerUnavailable].
-func (e *LedgerError) Is(target error) bool { return target == ErrLedgerUnavailable }
+// Is makes every LedgerError match ledger.ErrUnavailable.
+func (e *LedgerError) Is(target error) bool { return target == ledger.ErrUnavailable }
 
 // UnsafeStatementError refuses a statement that cannot be made deterministic
 // (P6): replaying it on every backend could give different data.

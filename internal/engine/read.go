@@ -174,7 +174,7 @@ func (e *Engine) readKeys(a *router.Analysis, args []router.Arg) ([]ledger.Key, 
 	if err != nil {
 		return nil, err
 	}
-	keys = e.foldKeys(keys)
+	keys = e.pl.foldKeys(keys)
 	if len(keys) == 0 {
 		// A read of no table (SELECT 1) waits for nothing.
 		keys = []ledger.Key{}

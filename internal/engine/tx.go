@@ -190,7 +190,7 @@ func (t *Tx) statement(ctx context.Context, query string, args []router.Arg) (*t
 		if t.ro {
 			return st, nil // the anchor refuses it
 		}
-		p, err := e.planWrite(ctx, a, args)
+		p, err := e.pl.plan(ctx, a, args)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 // append a Write, wait for admission, wait for the appliers, and return the
 // anchor's outcome. wantRows asks the anchor for the rows RETURNING gives.
 func (e *Engine) write(ctx context.Context, a *router.Analysis, args []router.Arg, wantRows bool) (ledger.Result, error) {
-	p, err := e.planWrite(ctx, a, args)
+	p, err := e.pl.plan(ctx, a, args)
 	if err != nil {
 		return ledger.Result{}, err
 	}
