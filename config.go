@@ -37,6 +37,7 @@ type Config struct {
 	Shared      []string      // DSN "shared": []string{"*"} (every table) or table names; default []string{"*"}
 	Private     []string      // DSN "private": table names, which win over Shared; default nil
 	Unparsed    string        // DSN "unparsed": reject or barrier; default reject
+	Errors      string        // DSN "errors": wrapped or native; default wrapped
 	DownAfter   time.Duration // DSN "down_after": failed retries before a backend is down, > 0; default 2s
 	TxLease     time.Duration // DSN "tx_lease": how long, in log time, a transaction may go without a statement before its locks are released; > 0; default 30s
 	Logger      *slog.Logger  // not in the DSN (see [WithLogger]); default nil, which discards
@@ -64,6 +65,8 @@ const (
 	UnparsedReject    = engine.UnparsedReject
 	UnparsedBarrier   = engine.UnparsedBarrier
 	LedgerLocal       = engine.LedgerLocal
+	ErrorsWrapped     = "wrapped"
+	ErrorsNative      = "native"
 )
 
 const (
@@ -77,13 +80,14 @@ var enumValues = map[string][]string{
 	"ack":         {AckAll, AckAnchor},
 	"conflict":    {ConflictReject, ConflictWait},
 	"consistency": {ConsistencyLocal, ConsistencyNone, ConsistencyStrong},
+	"errors":      {ErrorsNative, ErrorsWrapped},
 	"unparsed":    {UnparsedBarrier, UnparsedReject},
 }
 
 // optionKeys are the DSN keys other than db.NAME.
-var optionKeys = []string{"ack", "conflict", "consistency", "down_after", "ledger", "lock_timeout", "private", "read", "shared", "tx_lease", "unparsed"}
+var optionKeys = []string{"ack", "conflict", "consistency", "down_after", "errors", "ledger", "lock_timeout", "private", "read", "shared", "tx_lease", "unparsed"}
 
-const knownKeys = "ack, conflict, consistency, db.NAME, down_after, ledger, lock_timeout, private, read, shared, tx_lease, unparsed"
+const knownKeys = "ack, conflict, consistency, db.NAME, down_after, errors, ledger, lock_timeout, private, read, shared, tx_lease, unparsed"
 
 // Option sets a Go-only setting, one that has no DSN key.
 type Option func(*Config) error
@@ -128,6 +132,7 @@ func NewConfig() *Config {
 		Read:        ReadNearest,
 		Shared:      []string{"*"},
 		Unparsed:    UnparsedReject,
+		Errors:      ErrorsWrapped,
 		DownAfter:   defaultDownAfter,
 		TxLease:     defaultTxLease,
 	}
@@ -185,6 +190,8 @@ func (c *Config) set(key, v string) error {
 		c.Read = v
 	case "unparsed":
 		c.Unparsed = v
+	case "errors":
+		c.Errors = v
 	case "shared":
 		c.Shared = splitTables(v)
 	case "private":
@@ -240,6 +247,9 @@ func (c *Config) FormatDSN() string {
 	}
 	if c.DownAfter != defaultDownAfter {
 		add("down_after", c.DownAfter.String())
+	}
+	if c.Errors != ErrorsWrapped {
+		add("errors", c.Errors)
 	}
 	if c.Ledger != LedgerLocal {
 		add("ledger", c.Ledger)
@@ -310,7 +320,7 @@ func (c *Config) Validate() error {
 	if !validLedger(c.Ledger) {
 		return wrongValueError("ledger", c.Ledger, legalValues("ledger", nil))
 	}
-	for _, kv := range [...][2]string{{"ack", c.Ack}, {"conflict", c.Conflict}, {"consistency", c.Consistency}, {"unparsed", c.Unparsed}} {
+	for _, kv := range [...][2]string{{"ack", c.Ack}, {"conflict", c.Conflict}, {"consistency", c.Consistency}, {"errors", c.Errors}, {"unparsed", c.Unparsed}} {
 		if !slices.Contains(enumValues[kv[0]], kv[1]) {
 			return wrongValueError(kv[0], kv[1], legalValues(kv[0], nil))
 		}

@@ -30,8 +30,8 @@ var goodDSNs = []struct{ dsn, canonical string }{
 	{"db.s=sqlite:it's.db", `db.s='sqlite:it\'s.db'`},
 	{"db.a=sqlite::memory:", "db.a=sqlite::memory:"},
 	{
-		"db.a=sqlite:a.db db.b=sqlite:b.db ledger=file:///var/lib/cal conflict=reject lock_timeout=1500ms ack=anchor consistency=local read=b shared=users,accounts private=logs unparsed=barrier down_after=1m tx_lease=10s",
-		"db.a=sqlite:a.db db.b=sqlite:b.db ack=anchor conflict=reject consistency=local down_after=1m0s ledger=file:///var/lib/cal lock_timeout=1.5s private=logs read=b shared=users,accounts tx_lease=10s unparsed=barrier",
+		"db.a=sqlite:a.db db.b=sqlite:b.db ledger=file:///var/lib/cal conflict=reject lock_timeout=1500ms ack=anchor consistency=local read=b shared=users,accounts private=logs unparsed=barrier down_after=1m tx_lease=10s errors=native",
+		"db.a=sqlite:a.db db.b=sqlite:b.db ack=anchor conflict=reject consistency=local down_after=1m0s errors=native ledger=file:///var/lib/cal lock_timeout=1.5s private=logs read=b shared=users,accounts tx_lease=10s unparsed=barrier",
 	},
 	{
 		"db.a=sqlite:a.db ledger=local conflict=wait lock_timeout=5s ack=all consistency=strong read=nearest shared=* unparsed=reject down_after=2s",
@@ -48,8 +48,8 @@ var goodDSNs = []struct{ dsn, canonical string }{
 var badDSNs = []struct{ dsn, err string }{
 	{"", "calibrated: no backend: add db.NAME=URL, e.g. db.a=postgres://user@host/db"},
 	{"ledger=local", "calibrated: no backend: add db.NAME=URL, e.g. db.a=postgres://user@host/db"},
-	{"db.a=postgres://h/db foo=1", `calibrated: "foo": unknown key; known keys: ack, conflict, consistency, db.NAME, down_after, ledger, lock_timeout, private, read, shared, tx_lease, unparsed`},
-	{"db.a=postgres://h/db Read=a", `calibrated: "Read": unknown key; known keys: ack, conflict, consistency, db.NAME, down_after, ledger, lock_timeout, private, read, shared, tx_lease, unparsed`},
+	{"db.a=postgres://h/db foo=1", `calibrated: "foo": unknown key; known keys: ack, conflict, consistency, db.NAME, down_after, errors, ledger, lock_timeout, private, read, shared, tx_lease, unparsed`},
+	{"db.a=postgres://h/db Read=a", `calibrated: "Read": unknown key; known keys: ack, conflict, consistency, db.NAME, down_after, errors, ledger, lock_timeout, private, read, shared, tx_lease, unparsed`},
 	{"db.a=postgres://h/db ack=all ack=anchor", `calibrated: "ack": duplicate key`},
 	{"db.a=postgres://h/db db.a=postgres://h2/db", `calibrated: "db.a": duplicate backend name`},
 	{"db.a=postgres://h/db read=", `calibrated: "read": empty value; supported: anchor, nearest, or a backend name`},
@@ -79,6 +79,7 @@ var badDSNs = []struct{ dsn, err string }{
 	{"db.a=sqlite:x ack=some", `calibrated: "ack": wrong value "some"; supported: all, anchor`},
 	{"db.a=sqlite:x consistency=eventual", `calibrated: "consistency": wrong value "eventual"; supported: local, none, strong`},
 	{"db.a=sqlite:x unparsed=allow", `calibrated: "unparsed": wrong value "allow"; supported: barrier, reject`},
+	{"db.a=sqlite:x errors=raw", `calibrated: "errors": wrong value "raw"; supported: native, wrapped`},
 	{"db.a=sqlite:x ledger=file://relative/dir", `calibrated: "ledger": wrong value "file://relative/dir"; supported: local, file:///DIR, nats://HOST:PORT/NAME, redis://HOST:PORT/NAME`},
 	{"db.a=sqlite:x ledger=nats://h:4222", `calibrated: "ledger": wrong value "nats://h:4222"; supported: local, file:///DIR, nats://HOST:PORT/NAME, redis://HOST:PORT/NAME`},
 	{"db.a=sqlite:x ledger=nats://h:4222/a/b", `calibrated: "ledger": wrong value "nats://h:4222/a/b"; supported: local, file:///DIR, nats://HOST:PORT/NAME, redis://HOST:PORT/NAME`},

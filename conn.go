@@ -18,7 +18,7 @@ var (
 	_ driver.SessionResetter    = (*conn)(nil)
 	_ driver.Validator          = (*conn)(nil)
 	_ driver.NamedValueChecker  = (*conn)(nil)
-	_ driver.Tx                 = (*engine.Tx)(nil)
+	_ driver.Tx                 = (*tx)(nil)
 	_ driver.Result             = sql.Result(nil)
 )
 
@@ -26,7 +26,8 @@ var (
 // no backend connection of its own outside a transaction: each statement
 // borrows one from the backend it is routed to.
 type conn struct {
-	s *engine.Session
+	s      *engine.Session
+	native bool // errors=native
 }
 
 // Prepare implements [driver.Conn].
@@ -57,16 +58,16 @@ func (c *conn) Begin() (driver.Tx, error) {
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	t, err := c.s.Begin(ctx, sql.TxOptions{Isolation: sql.IsolationLevel(opts.Isolation), ReadOnly: opts.ReadOnly})
 	if err != nil {
-		return nil, err
+		return nil, c.err(err)
 	}
-	return t, nil
+	return &tx{t: t, c: c}, nil
 }
 
 // ExecContext implements [driver.ExecerContext].
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	res, err := c.s.Exec(ctx, query, args)
 	if err != nil {
-		return nil, err
+		return nil, c.err(err)
 	}
 	return res, nil
 }
@@ -75,13 +76,13 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	r, err := c.s.Query(ctx, query, args)
 	if err != nil {
-		return nil, err
+		return nil, c.err(err)
 	}
 	return newRows(r), nil
 }
 
 // Ping implements [driver.Pinger]: every backend must answer.
-func (c *conn) Ping(ctx context.Context) error { return c.s.Ping(ctx) }
+func (c *conn) Ping(ctx context.Context) error { return c.err(c.s.Ping(ctx)) }
 
 // ResetSession implements [driver.SessionResetter]. A conn returned to the
 // pool with its transaction still open is not reused.
@@ -104,6 +105,29 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	}
 	return nil
 }
+
+// err returns err as the conn's errors setting has it: under
+// errors=native, a statement a backend refused fails with that backend
+// driver's own error.
+func (c *conn) err(err error) error {
+	if c.native {
+		return nativeError(err)
+	}
+	return err
+}
+
+// tx is a transaction on the anchor (DESIGN §5): [engine.Tx] with the
+// conn's errors setting.
+type tx struct {
+	t *engine.Tx
+	c *conn
+}
+
+// Commit implements [driver.Tx].
+func (t *tx) Commit() error { return t.c.err(t.t.Commit()) }
+
+// Rollback implements [driver.Tx].
+func (t *tx) Rollback() error { return t.c.err(t.t.Rollback()) }
 
 // ReadFrom returns a context whose reads run on the named backend (or
 // "anchor", or "nearest"), overriding the DSN's read setting: such a read

@@ -67,7 +67,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{s: e.NewSession()}, nil
+	return &conn{s: e.NewSession(), native: c.cfg.Errors == ErrorsNative}, nil
 }
 
 // Driver implements [driver.Connector].

@@ -42,6 +42,8 @@
 //	unparsed=reject|barrier   what to do with a write the parser cannot read
 //	down_after=2s             a backend failing this long is marked down
 //	tx_lease=30s              a transaction idle this long (in log time) loses its locks
+//	errors=wrapped|native     a statement a backend refused fails with *BackendError
+//	                          (default) or with the backend driver's own error
 //
 // Unknown keys and bad values are [*ConfigError]s that name the key and the
 // legal values. [ParseDSN], [Config.FormatDSN] and [NewConnector] are the
@@ -134,7 +136,14 @@
 //
 // [ErrConflict] (SQLSTATE 40001) and [ErrLockTimeout] (55P03) mean nothing
 // was applied: retry. [*BackendError] wraps a backend driver's error
-// (*pgconn.PgError, *pq.Error) with the backend's name. [*LedgerError]
-// matches [ErrLedgerUnavailable]. [*UnsafeStatementError] and
-// [*UnsupportedError] say what to do instead.
+// (*pgconn.PgError, *pq.Error, *mysql.MySQLError) with the backend's name;
+// errors.As finds the driver's error through it. Code that type-asserts
+// the driver's error instead, as GORM's MySQL dialector does to translate
+// gorm.ErrDuplicatedKey and gorm.ErrForeignKeyViolated under
+// TranslateError, needs errors=native: a statement a backend refused then
+// fails with the driver's own error value, as on a direct connection.
+// Connection failures stay *BackendError either way, and so do errors
+// another process reported through a shared ledger (their driver's value
+// is not at hand). [*LedgerError] matches [ErrLedgerUnavailable].
+// [*UnsafeStatementError] and [*UnsupportedError] say what to do instead.
 package calibrated

@@ -8,6 +8,9 @@ import (
 	"github.com/calibrated/calibrated/internal/dsn"
 	"github.com/calibrated/calibrated/internal/engine"
 	"github.com/calibrated/calibrated/ledger"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/lib/pq"
 )
 
 // ConfigError reports a bad DSN or Config: the key at fault (Key, "" for
@@ -84,4 +87,38 @@ func Retryable(err error) bool {
 	}
 	var be *BackendError
 	return errors.As(err, &be) && backend.ConnError(be.Err)
+}
+
+// nativeError returns, for errors=native, the backend driver's own error
+// inside err (*mysql.MySQLError, *pgconn.PgError, *pq.Error, or an error
+// with a Code, as modernc.org/sqlite's): a statement a backend refused
+// fails as it would on a direct connection, so code that type-asserts the
+// driver's error (GORM's MySQL dialector translating ErrDuplicatedKey) sees
+// it. Connection failures, and errors another process reported through the
+// ledger, have no such value and stay wrapped.
+func nativeError(err error) error {
+	var be *BackendError
+	if !errors.As(err, &be) || backend.ConnError(be.Err) {
+		return err
+	}
+	var (
+		my    *mysql.MySQLError
+		pg    *pgconn.PgError
+		pe    *pq.Error
+		coded interface {
+			error
+			Code() int
+		}
+	)
+	switch {
+	case errors.As(be.Err, &my):
+		return my
+	case errors.As(be.Err, &pg):
+		return pg
+	case errors.As(be.Err, &pe):
+		return pe
+	case errors.As(be.Err, &coded):
+		return coded
+	}
+	return err
 }
