@@ -173,8 +173,7 @@ func TestMySQLGeneratedIDs(t *testing.T) {
 
 	// Refused: what would still be numbered by every backend.
 	for _, q := range []string{
-		"INSERT INTO items (id, code) VALUES (0, 'zero')",
-		"INSERT INTO items (id, code) VALUES (NULL, 'null')",
+		"INSERT INTO items (id, code) SELECT id + 1000, code FROM items ORDER BY id",
 		"INSERT INTO items (code) SELECT code FROM items ORDER BY id",
 		"UPDATE items SET touched = SYSDATE() WHERE id = 1",
 	} {
@@ -208,5 +207,116 @@ func TestMySQLGeneratedIDs(t *testing.T) {
 		if d := float64(time.Now().UnixMicro())/1e6 - at; d > 1 || d < -1 {
 			t.Fatalf("NOW() is %.3fs off: a session's timestamp was left fixed", d)
 		}
+	}
+}
+
+// TestMySQLMixedIDs: INSERTs that give the AUTO_INCREMENT column in every
+// row but leave it to the database in some (NULL, 0, DEFAULT, a NULL
+// argument, as GORM's association saves write new records next to
+// existing ones), with and without ON DUPLICATE KEY UPDATE or IGNORE, in
+// and out of transactions, and INSERT INTO t VALUES () (GORM's empty
+// struct): the rows that left the id get the anchor's (increment 2 there,
+// 1 elsewhere), the others keep theirs, LastInsertId and RowsAffected are
+// what MySQL reports for the whole statement, and the backends end
+// identical.
+func TestMySQLMixedIDs(t *testing.T) {
+	cl := mysqlClusterURLs(t, 3, map[int]string{0: "auto_increment_increment=2"})
+	mustExec(t, cl.db, "CREATE TABLE pets (id bigint AUTO_INCREMENT PRIMARY KEY, name varchar(32) NOT NULL UNIQUE, owner int NULL)")
+	mustExec(t, cl.db, "CREATE TABLE empties (id bigint AUTO_INCREMENT PRIMARY KEY, at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))")
+	mustExec(t, cl.db, "INSERT INTO pets (name) VALUES ('a'), ('b')") // 1, 3
+
+	for _, tt := range []struct {
+		q        string
+		args     []any
+		id, rows int64
+	}{
+		// GORM's MySQL dialect writes DEFAULT for a new record's id.
+		{"INSERT INTO pets (name, id) VALUES (?, ?), (?, DEFAULT), (?, ?)", []any{"c", 10, "d", "e", nil}, 11, 3},
+		// An association save: a is updated, f is new.
+		{"INSERT INTO pets (name, owner, id) VALUES (?, ?, ?), (?, ?, DEFAULT) ON DUPLICATE KEY UPDATE owner = VALUES(owner)", []any{"a", 7, 1, "f", 7}, 15, 3},
+		{"INSERT INTO pets (id, name) VALUES (0, 'zero'), (NULL, 'null')", nil, 17, 2},
+		// An explicit id above the counter moves it.
+		{"INSERT INTO pets (id, name) VALUES (NULL, 'g'), (100, 'h'), (NULL, 'i')", nil, 21, 3},
+		// Nothing generated is inserted: the last explicit id.
+		{"INSERT IGNORE INTO pets (id, name) VALUES (NULL, 'a'), (200, 'j')", nil, 200, 1},
+		// No column list: the id by the table's column order.
+		{"INSERT INTO pets VALUES (NULL, 'k', NULL)", nil, 201, 1},
+		{"INSERT INTO empties VALUES ()", nil, 1, 1},
+		{"INSERT INTO empties () VALUES ()", nil, 3, 1},
+		{"INSERT INTO empties VALUES (), ()", nil, 5, 2},
+	} {
+		res, err := cl.db.Exec(tt.q, tt.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.q, err)
+		}
+		if id, rows := resultOf(t, res); id != tt.id || rows != tt.rows {
+			t.Errorf("%s: id %d, rows %d; want %d, %d", tt.q, id, rows, tt.id, tt.rows)
+		}
+	}
+
+	// In a transaction, then RETURNING (MariaDB).
+	tx, err := cl.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tx.Exec("INSERT INTO pets (id, name) VALUES (?, ?), (?, ?)", 300, "l", nil, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, rows := resultOf(t, res); id != 301 || rows != 2 {
+		t.Errorf("in a transaction: id %d, rows %d; want 301, 2", id, rows)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	r, err := cl.db.Query("INSERT INTO pets (id, name) VALUES (NULL, 'n'), (400, 'o') RETURNING id, name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var id int64
+		var name string
+		if err := r.Scan(&id, &name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d %s", id, name))
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if fmt.Sprint(got) != "[303 n 400 o]" {
+		t.Errorf("RETURNING: %v, want [303 n 400 o]", got)
+	}
+
+	// A duplicate fails like MySQL's and leaves nothing.
+	if _, err := cl.db.Exec("INSERT INTO pets (id, name) VALUES (NULL, 'never'), (NULL, 'a')"); err == nil {
+		t.Fatal("duplicate name accepted")
+	}
+
+	waitApplied(t, cl)
+	mysqlConverged(t, cl, "pets", "id")
+	mysqlConverged(t, cl, "empties", "id")
+	var ids []string
+	rows, err := cl.direct[2].Query("SELECT CONCAT(name, '=', id) FROM pets ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s)
+	}
+	rows.Close()
+	want := "[a=1 b=3 c=10 d=11 e=13 f=15 zero=17 null=19 g=21 h=100 i=101 j=200 k=201 l=300 m=301 n=303 o=400]"
+	if fmt.Sprint(ids) != want {
+		t.Errorf("backend c holds %v\nwant the anchor's %s", ids, want)
+	}
+	var owner int
+	if err := cl.direct[1].QueryRow("SELECT owner FROM pets WHERE name = 'a'").Scan(&owner); err != nil || owner != 7 {
+		t.Errorf("backend b: a's owner %d, %v; want 7", owner, err)
 	}
 }

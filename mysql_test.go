@@ -90,10 +90,10 @@ func TestMySQL(t *testing.T) {
 		t.Fatalf("duplicate: %v, want *mysql.MySQLError 1062", err)
 	}
 	for _, q := range []string{
-		`INSERT INTO ids (id, v) VALUES (0, 1)`,    // AUTO_INCREMENT given 0: numbered by each backend
-		`UPDATE kv SET note = UUID() WHERE id = 3`, // a value that differs everywhere
-		`DELETE FROM kv LIMIT 1`,                   // which row is "first" differs
-		`DELETE FROM kv ORDER BY v LIMIT 1`,        // v is not unique
+		`INSERT INTO ids (id, v) SELECT id, v FROM kv ORDER BY id`, // AUTO_INCREMENT given by INSERT … SELECT
+		`UPDATE kv SET note = UUID() WHERE id = 3`,                 // a value that differs everywhere
+		`DELETE FROM kv LIMIT 1`,                                   // which row is "first" differs
+		`DELETE FROM kv ORDER BY v LIMIT 1`,                        // v is not unique
 	} {
 		_, err := cl.db.Exec(q)
 		var unsafe *UnsafeStatementError

@@ -104,19 +104,44 @@ func (t *Table) LeavesToDatabase(col string, zero bool, args []driver.NamedValue
 	return false
 }
 
-// MySQLInsert is the layout of a MySQL INSERT … VALUES text: where its
-// column list ends, where each row is and where its placeholders are, so
-// that the driver can replay it with the ids the anchor generated, as
-// literals, one row or all rows at a time.
-type MySQLInsert struct {
-	text    string
-	colsEnd int      // the index of the ')' that closes the column list
-	rows    [][2]int // each row's '(' and ')' indexes
-	params  []int    // placeholder offsets, sorted: the n-th is argument n
+// LeftToDatabase reports, for each VALUES row, whether it may leave the
+// value at index at of the row (its column, by the column list or the
+// table's column order) to the database: NULL or (with zero) 0, as a
+// literal or an argument, DEFAULT, or an expression whose value is not
+// known before execution. It is nil for INSERT … SELECT.
+func (t *Table) LeftToDatabase(at int, zero bool, args []driver.NamedValue) []bool {
+	if t.InsertRows == nil {
+		return nil
+	}
+	out := make([]bool, len(t.InsertRows))
+	for r, row := range t.InsertRows {
+		if at < 0 || at >= len(row) {
+			out[r] = true
+			continue
+		}
+		v, ok, err := row[at].value(args)
+		out[r] = !ok || err != nil || v == nullKey || zero && (v == "0" || v == "false")
+	}
+	return out
 }
 
-// ParseMySQLInsert returns the layout of a MySQL INSERT or REPLACE with a
-// column list and VALUES rows, or an error for any other text.
+// MySQLInsert is the layout of a MySQL INSERT … VALUES text: where its
+// column list is, where each row and each of its values is and where its
+// placeholders are, so that the driver can replay it with the ids the
+// anchor generated, as literals, one row or all rows at a time.
+type MySQLInsert struct {
+	text     string
+	colsOpen int        // the index of the '(' that opens the column list, or -1
+	colsEnd  int        // the index of the ')' that closes it, or -1
+	values   int        // the index of the VALUES keyword
+	rows     [][2]int   // each row's '(' and ')' indexes
+	items    [][][2]int // each row's values: start and end (exclusive) indexes
+	params   []int      // placeholder offsets, sorted: the n-th is argument n
+}
+
+// ParseMySQLInsert returns the layout of a MySQL INSERT or REPLACE with
+// VALUES rows (INSERT INTO t VALUES () included), or an error for any
+// other text.
 func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 	src, err := myComments(text)
 	if err != nil {
@@ -137,11 +162,12 @@ func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 		return nil, errors.New("router: not a single statement")
 	}
 	ins, isInsert := stmts[0].(*ast.InsertStmt)
-	if !isInsert || ins.Select != nil || len(ins.Lists) == 0 || len(ins.Columns) == 0 || len(ins.PartitionNames) > 0 {
-		return nil, errors.New("router: not an INSERT with a column list and VALUES rows")
+	if !isInsert || ins.Select != nil || len(ins.Lists) == 0 || ins.Setlist || len(ins.PartitionNames) > 0 {
+		return nil, errors.New("router: not an INSERT with VALUES rows")
 	}
-	m := &MySQLInsert{text: text, colsEnd: -1, params: myMarkers(text, stmts)}
-	// The column list closes at the last top-level ')' before VALUES.
+	m := &MySQLInsert{text: text, colsOpen: -1, colsEnd: -1, values: -1, params: myMarkers(text, stmts)}
+	// The column list, if any, is the last top-level parenthesis before
+	// VALUES.
 	depth, i := 0, 0
 	values := -1
 	for i < len(src) && values < 0 {
@@ -153,6 +179,9 @@ func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 			i = skipMyComment(src, i)
 			continue
 		case c == '(':
+			if depth == 0 {
+				m.colsOpen = i
+			}
 			depth++
 		case c == ')':
 			depth--
@@ -165,15 +194,20 @@ func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 				j++
 			}
 			if w := strings.ToUpper(src[i:j]); w == "VALUES" || w == "VALUE" {
-				values = j
+				m.values, values = i, j
 			}
 			i = j
 			continue
 		}
 		i++
 	}
-	if values < 0 || m.colsEnd < 0 {
-		return nil, errors.New("router: no column list before VALUES")
+	if values < 0 {
+		return nil, errors.New("router: no VALUES")
+	}
+	switch {
+	case len(ins.Columns) > 0 && m.colsEnd < 0,
+		len(ins.Columns) == 0 && m.colsEnd >= 0 && strings.TrimSpace(src[m.colsOpen+1:m.colsEnd]) != "":
+		return nil, errors.New("router: column list not found")
 	}
 	for i = values; ; {
 		i = skipMySpace(src, i)
@@ -181,6 +215,8 @@ func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 			return nil, errors.New("router: VALUES row not found")
 		}
 		open := i
+		var items [][2]int
+		from := open + 1
 		for depth = 0; i < len(src); {
 			c := src[i]
 			switch {
@@ -194,6 +230,12 @@ func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 				depth++
 			case c == ')':
 				depth--
+				if depth == 0 && (len(items) > 0 || strings.TrimSpace(src[from:i]) != "") {
+					items = append(items, [2]int{from, i})
+				}
+			case c == ',' && depth == 1:
+				items = append(items, [2]int{from, i})
+				from = i + 1
 			}
 			i++
 			if depth == 0 {
@@ -203,7 +245,11 @@ func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 		if depth != 0 {
 			return nil, errors.New("router: unbalanced VALUES row")
 		}
+		if len(m.rows) < len(ins.Lists) && len(items) != len(ins.Lists[len(m.rows)]) {
+			return nil, fmt.Errorf("router: found %d values in VALUES row %d, the parser %d", len(items), len(m.rows)+1, len(ins.Lists[len(m.rows)]))
+		}
 		m.rows = append(m.rows, [2]int{open, i - 1})
+		m.items = append(m.items, items)
 		i = skipMySpace(src, i)
 		if i >= len(src) || src[i] != ',' {
 			break
@@ -220,10 +266,24 @@ func ParseMySQLInsert(text string) (*MySQLInsert, error) {
 func (m *MySQLInsert) Rows() int { return len(m.rows) }
 
 // Text returns the statement for the given rows, in that order, with column
-// col appended to the column list and vals[k] (SQL literals) to row
-// rows[k]; with vals nil the column is not added. It also returns the
-// 0-based indexes of the statement's arguments the text takes, in order.
+// col added to the column list (which is written when the statement has
+// none) and vals[k] (SQL literals) to row rows[k]; with vals nil the column
+// is not added. It also returns the 0-based indexes of the statement's
+// arguments the text takes, in order.
 func (m *MySQLInsert) Text(rows []int, col string, vals []string) (string, []int) {
+	return m.build(rows, col, vals, -1, nil)
+}
+
+// Replace returns the statement for the given rows, in that order, with
+// the value at index at of row rows[k] replaced by vals[k] (an SQL literal),
+// or left as written where vals[k] is "". It also returns the 0-based
+// indexes of the statement's arguments the text takes, in order: those of
+// replaced values are left out.
+func (m *MySQLInsert) Replace(rows []int, at int, vals []string) (string, []int) {
+	return m.build(rows, "", nil, at, vals)
+}
+
+func (m *MySQLInsert) build(rows []int, col string, add []string, at int, set []string) (string, []int) {
 	var b strings.Builder
 	b.Grow(len(m.text) + 16*len(rows))
 	first, last := m.rows[0][0], m.rows[len(m.rows)-1][1]
@@ -233,28 +293,49 @@ func (m *MySQLInsert) Text(rows []int, col string, vals []string) (string, []int
 			args = append(args, n)
 		}
 	}
-	if vals != nil {
-		b.WriteString(m.text[:m.colsEnd])
-		b.WriteString(", `" + strings.ReplaceAll(col, "`", "``") + "`")
-		b.WriteString(m.text[m.colsEnd:first])
-	} else {
+	quoted := "`" + strings.ReplaceAll(col, "`", "``") + "`"
+	switch {
+	case add == nil:
 		b.WriteString(m.text[:first])
+	case m.colsEnd < 0:
+		b.WriteString(m.text[:m.values])
+		b.WriteString("(" + quoted + ") ")
+		b.WriteString(m.text[m.values:first])
+	default:
+		b.WriteString(m.text[:m.colsEnd])
+		if strings.TrimSpace(m.text[m.colsOpen+1:m.colsEnd]) != "" {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoted)
+		b.WriteString(m.text[m.colsEnd:first])
 	}
 	for k, r := range rows {
 		if k > 0 {
 			b.WriteString(", ")
 		}
 		span := m.rows[r]
-		b.WriteString(m.text[span[0]:span[1]])
-		if vals != nil {
-			if strings.TrimSpace(m.text[span[0]+1:span[1]]) != "" {
+		skip := [2]int{-1, -1}
+		if set != nil && set[k] != "" && at < len(m.items[r]) {
+			skip = m.items[r][at]
+			b.WriteString(m.text[span[0]:skip[0]])
+			// Keep the space the value had after its comma.
+			if lead := len(m.text[skip[0]:skip[1]]) - len(strings.TrimLeft(m.text[skip[0]:skip[1]], " \t\r\n")); lead > 0 {
+				b.WriteString(m.text[skip[0] : skip[0]+lead])
+			}
+			b.WriteString(set[k])
+			b.WriteString(m.text[skip[1]:span[1]])
+		} else {
+			b.WriteString(m.text[span[0]:span[1]])
+		}
+		if add != nil {
+			if len(m.items[r]) > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(vals[k])
+			b.WriteString(add[k])
 		}
 		b.WriteString(")")
 		for n, off := range m.params {
-			if span[0] < off && off < span[1] {
+			if span[0] < off && off < span[1] && !(skip[0] <= off && off < skip[1]) {
 				args = append(args, n)
 			}
 		}

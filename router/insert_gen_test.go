@@ -1,6 +1,7 @@
 package router
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"testing"
 )
@@ -50,7 +51,50 @@ func TestParseMySQLInsert(t *testing.T) {
 			t.Errorf("Text(%v, %v) = %q, %v\nwant %q, %s", tt.rows, tt.vals, got, args, tt.want, tt.args)
 		}
 	}
-	for _, bad := range []string{"INSERT INTO t VALUES (1)", "INSERT INTO t (a) SELECT a FROM u", "UPDATE t SET a = 1"} {
+	// Rows whose id is replaced: mixed rows (GORM writes DEFAULT or NULL
+	// for new records next to existing ones), nested values, no column list.
+	for _, tt := range []struct {
+		text string
+		rows []int
+		at   int
+		vals []string
+		want string
+		args string
+	}{
+		{"INSERT INTO `t` (`name`,`id`) VALUES (?,?),(?,DEFAULT),('x', NULL ) ON DUPLICATE KEY UPDATE name = ?", []int{0, 1, 2}, 1, []string{"", "8", "9"},
+			"INSERT INTO `t` (`name`,`id`) VALUES (?,?), (?,8), ('x', 9) ON DUPLICATE KEY UPDATE name = ?", "[0 1 2 3]"},
+		{"INSERT INTO `t` (`name`,`id`) VALUES (?,?),(?,DEFAULT)", []int{0}, 1, []string{"5"}, "INSERT INTO `t` (`name`,`id`) VALUES (?,5)", "[0]"},
+		{"INSERT INTO t (a, id) VALUES (CONCAT(?, ','), (SELECT 1)), (?, ?)", []int{0, 1}, 1, []string{"7", "8"}, "INSERT INTO t (a, id) VALUES (CONCAT(?, ','), 7), (?, 8)", "[0 1]"},
+		{"INSERT INTO t VALUES (NULL, ?)", []int{0}, 0, []string{"3"}, "INSERT INTO t VALUES (3, ?)", "[0]"},
+	} {
+		m, err := ParseMySQLInsert(tt.text)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.text, err)
+		}
+		got, args := m.Replace(tt.rows, tt.at, tt.vals)
+		if got != tt.want || fmt.Sprint(args) != tt.args {
+			t.Errorf("Replace(%v, %d, %v) of %q = %q, %v\nwant %q, %s", tt.rows, tt.at, tt.vals, tt.text, got, args, tt.want, tt.args)
+		}
+	}
+	// INSERT INTO t VALUES () and INSERT INTO t () VALUES () (GORM's
+	// empty struct) get a column list for the id.
+	for text, want := range map[string]string{
+		"INSERT INTO `t` VALUES ()":      "INSERT INTO `t` (`id`) VALUES (4), (5)",
+		"INSERT INTO t () VALUES (), ()": "INSERT INTO t (`id`) VALUES (4), (5)",
+	} {
+		m, err := ParseMySQLInsert(text)
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		rows := []int{0, 0}
+		if m.Rows() == 2 {
+			rows = []int{0, 1}
+		}
+		if got, _ := m.Text(rows, "id", []string{"4", "5"}); got != want {
+			t.Errorf("Text of %q = %q, want %q", text, got, want)
+		}
+	}
+	for _, bad := range []string{"INSERT INTO t (a) SELECT a FROM u", "UPDATE t SET a = 1", "INSERT INTO t SET a = 1", "INSERT INTO t PARTITION (p0) (a) VALUES (1)"} {
 		if _, err := ParseMySQLInsert(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
@@ -103,5 +147,24 @@ func TestMySQLReturning(t *testing.T) {
 		if _, err := az.Analyze(bad); err == nil {
 			t.Errorf("%q analysed", bad)
 		}
+	}
+}
+
+func TestLeftToDatabase(t *testing.T) {
+	az, err := NewAnalyzer("mysql", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := az.Analyze("INSERT INTO t (name, id) VALUES (?, ?), (?, NULL), ('c', DEFAULT), ('d', 0), ('e', 5), (?, ?), (?, ?), ('h', 1 + 1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []driver.NamedValue{{Ordinal: 1, Value: "a"}, {Ordinal: 2, Value: int64(3)}, {Ordinal: 3, Value: "b"},
+		{Ordinal: 4, Value: "f"}, {Ordinal: 5, Value: nil}, {Ordinal: 6, Value: "g"}, {Ordinal: 7, Value: int64(0)}}
+	if got := fmt.Sprint(a.Tables[0].LeftToDatabase(1, true, args)); got != "[false true true true false true true true]" {
+		t.Errorf("with zero: %s", got)
+	}
+	if got := fmt.Sprint(a.Tables[0].LeftToDatabase(1, false, args)); got != "[false true true false false true false true]" {
+		t.Errorf("without zero: %s", got)
 	}
 }

@@ -143,12 +143,16 @@ func (t *Tx) queryBuffered(ctx context.Context, st *txStmt) (*Rows, error) {
 
 // execGenerated runs a MySQL INSERT that leaves its AUTO_INCREMENT column to
 // the database on the anchor, and records it for the other backends with
-// the ids the anchor gave. A plain INSERT runs whole: MySQL numbers the rows
-// of a simple INSERT consecutively, auto_increment_increment apart, from
-// the LastInsertId it reports (which is what GORM and MySQL's own
-// statement-based replication rely on), so it is replayed with those ids.
-// INSERT IGNORE, ON DUPLICATE KEY UPDATE and REPLACE run row by row, so
-// that each row's result says whether it was inserted and with which id.
+// the ids the anchor gave. A plain INSERT that omits the column runs whole:
+// MySQL numbers the rows of a simple INSERT consecutively,
+// auto_increment_increment apart, from the LastInsertId it reports (which
+// is what GORM and MySQL's own statement-based replication rely on), so it
+// is replayed with those ids. INSERT IGNORE, ON DUPLICATE KEY UPDATE and
+// REPLACE run row by row, so that each row's result says whether it was
+// inserted and with which id; so does an INSERT that gives the column in
+// every row but leaves it to the database in some (NULL, 0, DEFAULT: a
+// "mixed-mode insert", whose ids MySQL does not hand out consecutively),
+// which is replayed as one statement with every id explicit.
 // All of it runs behind a savepoint, so a failure part way leaves nothing
 // on the anchor that the ledger does not have.
 func (t *Tx) execGenerated(ctx context.Context, st *txStmt) (sql.Result, error) {
@@ -190,7 +194,7 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 	var replay []ledger.Stmt
 	var affected, lastID int64
 	var inserted []int64
-	if !g.split {
+	if !g.split && g.pos == 0 {
 		res, err := t.atx.ExecContext(ctx, st.text, namedArgs(st.args)...)
 		if err != nil {
 			return result{}, nil, fail("exec", err)
@@ -217,6 +221,14 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 		replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
 		affected, lastID = rows, first
 	} else {
+		// Row by row: each row's result tells whether it was inserted and
+		// its id, which for a single row is the value stored in the
+		// AUTO_INCREMENT column, generated or given.
+		// firstGen and lastGiven give LastInsertId as MySQL reports it for
+		// the whole statement: the first id generated for a row inserted,
+		// else the last id given explicitly to a row inserted.
+		var firstGen, lastGiven int64
+		ids := make([]string, n) // a plain INSERT's rows: the anchor's id where the row left it
 		for r := range n {
 			text, idx := g.shape.Text([]int{r}, "", nil)
 			vals, err := pick(idx)
@@ -235,15 +247,52 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 			// ON DUPLICATE KEY UPDATE reports 1 for an inserted row, 2 for
 			// an updated one, 0 for one left as it was; IGNORE 1 or 0;
 			// REPLACE 1 or more, always inserting.
-			if id > 0 && (rows == 1 || g.replace && rows > 1) {
-				text, _ = g.shape.Text([]int{r}, g.col, []string{strconv.FormatInt(id, 10)})
-				if lastID == 0 {
-					lastID = id
-				}
+			ins := rows == 1 || g.replace && rows > 1
+			leaves := st.p.leaves == nil || st.p.leaves[r]
+			if ins && id > 0 {
 				inserted = append(inserted, id)
 			}
-			replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
+			switch {
+			case !leaves:
+				if ins && id > 0 {
+					lastGiven = id
+				}
+			case ins && id > 0:
+				if firstGen == 0 {
+					firstGen = id
+				}
+				lit := strconv.FormatInt(id, 10)
+				if g.pos == 0 {
+					text, _ = g.shape.Text([]int{r}, g.col, []string{lit})
+				} else {
+					text, _ = g.shape.Replace([]int{r}, g.pos-1, []string{lit})
+				}
+				ids[r] = lit
+			case ins || !g.split:
+				// Inserted (as a plain INSERT's row must be) without an
+				// id: stored 0 under NO_AUTO_VALUE_ON_ZERO, which another
+				// backend would number.
+				return result{}, nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted row %d of %d with id %d: cannot tell the id it stored", r+1, n, id))
+			}
+			if g.split {
+				// Ignored or updated rows are replayed as written, and
+				// meet the same rows on every backend.
+				replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
+			}
 			affected += rows
+		}
+		if !g.split {
+			// One statement for the other backends, every id explicit.
+			text, idx := g.shape.Replace(all, g.pos-1, ids)
+			vals, err := pick(idx)
+			if err != nil {
+				return result{}, nil, fail("exec", err)
+			}
+			replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
+		}
+		lastID = firstGen
+		if lastID == 0 {
+			lastID = lastGiven
 		}
 	}
 	t.post(ctx, st)

@@ -47,7 +47,10 @@ type plan struct {
 	// database: it runs on the anchor first, and the other backends replay
 	// it with the ids the anchor gave (anchorfirst.go).
 	gen *myGenerated
-	ret *myReturning // MariaDB: the RETURNING the anchor answers
+	// leaves says, for each row of such an INSERT that gives the column
+	// (gen.pos > 0), whether it leaves the id to the database.
+	leaves []bool
+	ret    *myReturning // MariaDB: the RETURNING the anchor answers
 	// lastID is the rowid of the last row a SQLite INSERT with drawn ids
 	// inserts, as LastInsertId reports it.
 	lastID int64
@@ -119,6 +122,9 @@ func (pl *planner) plan(ctx context.Context, a *router.Analysis, args []router.A
 		return nil, err
 	}
 	keys = pl.foldKeys(keys)
+	if p.gen != nil {
+		keys = p.gen.keys(p.a, keys)
+	}
 	if len(keys) == 0 {
 		keys = []ledger.Key{ledger.All}
 	}

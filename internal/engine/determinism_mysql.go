@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,13 @@ import (
 type myGenerated struct {
 	shape *router.MySQLInsert
 	col   string // the AUTO_INCREMENT column, as stored
+	// pos is the 1-based position of col among each row's values when the
+	// INSERT gives it (some rows leave it to the database with NULL, 0 or
+	// DEFAULT, as GORM does for new records in a batch with existing
+	// ones), or 0 when the INSERT omits it. With pos > 0 the rows run on
+	// the anchor one by one, so that each row's result tells its id, and
+	// those that left it to the database are replayed with it.
+	pos int
 	// split: INSERT IGNORE, ON DUPLICATE KEY UPDATE or REPLACE. Which of
 	// several rows such a statement inserts (and so which ids it uses) is
 	// not told by its result, so each row runs on the anchor as a
@@ -44,8 +52,11 @@ type myReturning struct {
 //     here, on every backend, and SET timestamp = DEFAULT after it;
 //   - an INSERT that leaves an AUTO_INCREMENT column to the database runs
 //     on the anchor first (myGenerated);
+//   - an INSERT … VALUES whose rows give an AUTO_INCREMENT column NULL, 0,
+//     DEFAULT or an expression in some rows runs on the anchor first too,
+//     row by row (myGenerated.pos);
 //   - other volatile defaults (UUID(), RAND()) left to the database, and
-//     AUTO_INCREMENT columns given NULL or 0, are refused.
+//     AUTO_INCREMENT columns given a value by INSERT … SELECT, are refused.
 func (pl *planner) fixMySQL(ctx context.Context, p *plan) error {
 	if p.a.Returning && p.a.Kind == router.Write {
 		// MariaDB's RETURNING: the anchor answers it, the ledger holds the
@@ -64,6 +75,7 @@ func (pl *planner) fixMySQL(ctx context.Context, p *plan) error {
 	a := p.a
 	clock := a.Clock
 	var gen *backend.Generated
+	genPos := 0
 	if a.Kind == router.Write {
 		for i := range a.Tables {
 			t := &a.Tables[i]
@@ -86,13 +98,25 @@ func (pl *planner) fixMySQL(ctx context.Context, p *plan) error {
 				if !insert {
 					continue
 				}
-				given := contains(t.InsertCols, g.Column) || t.InsertCols == nil && len(t.InsertRows) > 0 && len(t.InsertRows[0]) >= g.Position
+				// Where the rows give the column: by the column list, or
+				// by the table's column order when there is none.
+				at := slices.Index(t.InsertCols, g.Column)
+				if t.InsertCols == nil && len(t.InsertRows) > 0 && len(t.InsertRows[0]) >= g.Position {
+					at = g.Position - 1
+				}
+				given := at >= 0
 				switch {
-				case g.Rowid && given:
+				case g.Rowid && given && t.InsertRows == nil:
 					if t.LeavesToDatabase(g.Column, true, p.args) {
-						return unsafe(a, fmt.Sprintf("column %s.%s (AUTO_INCREMENT) given NULL, 0 or an expression", t.Name, g.Column),
-							"would be numbered separately by every backend",
-							"omit "+g.Column+" from the INSERT to have the anchor number it, or give it a value")
+						return unsafe(a, fmt.Sprintf("column %s.%s (AUTO_INCREMENT) given by INSERT … SELECT", t.Name, g.Column),
+							"may be numbered separately by every backend",
+							"omit "+g.Column+" from the INSERT to have the anchor number it, or use INSERT … VALUES")
+					}
+				case g.Rowid && given:
+					// NULL, 0 (unless NO_AUTO_VALUE_ON_ZERO), DEFAULT or an
+					// expression in some rows: those rows take the anchor's ids.
+					if leaves := t.LeftToDatabase(at, true, p.args); slices.Contains(leaves, true) {
+						gen, genPos, p.leaves = g, at+1, leaves
 					}
 				case g.Rowid:
 					gen = g
@@ -110,7 +134,7 @@ func (pl *planner) fixMySQL(ctx context.Context, p *plan) error {
 		}
 	}
 	if gen != nil {
-		g, err := pl.myGenerated(a, gen)
+		g, err := pl.myGenerated(a, gen, genPos)
 		if err != nil {
 			return err
 		}
@@ -126,19 +150,20 @@ func (pl *planner) fixMySQL(ctx context.Context, p *plan) error {
 	return nil
 }
 
-// myGenerated returns how to run a's INSERT, which leaves g to the database,
-// on the anchor first, or refuses it.
-func (pl *planner) myGenerated(a *router.Analysis, g *backend.Generated) (*myGenerated, error) {
+// myGenerated returns how to run a's INSERT, which leaves g to the database
+// (in every row when pos is 0, else in some rows, at position pos of their
+// values), on the anchor first, or refuses it.
+func (pl *planner) myGenerated(a *router.Analysis, g *backend.Generated, pos int) (*myGenerated, error) {
 	t := &a.Tables[0]
 	refuse := func(why string) error {
 		return unsafe(a, fmt.Sprintf("column %s.%s (AUTO_INCREMENT)", t.Name, g.Column),
 			"would be numbered separately by every backend, and "+why,
-			"name the columns and use INSERT … VALUES, or give "+g.Column+" a value")
+			"use INSERT … VALUES, or give "+g.Column+" a value")
 	}
-	if t.InsertCols == nil || t.InsertRows == nil {
-		return nil, refuse("the anchor's ids can only be replayed for INSERT … VALUES with a column list")
+	if t.InsertRows == nil {
+		return nil, refuse("the anchor's ids can only be replayed for INSERT … VALUES")
 	}
-	if rw, ok := pl.rewrites.get(a.Text); ok && rw != nil && rw.my != nil {
+	if rw, ok := pl.rewrites.get(a.Text); ok && rw != nil && rw.my != nil && rw.my.pos == pos {
 		return rw.my, nil
 	}
 	shape, err := router.ParseMySQLInsert(a.Text)
@@ -146,12 +171,29 @@ func (pl *planner) myGenerated(a *router.Analysis, g *backend.Generated) (*myGen
 		return nil, refuse("this text could not be rewritten to carry them (" + err.Error() + ")")
 	}
 	upper := strings.ToUpper(strings.TrimSpace(a.Text))
-	my := &myGenerated{shape: shape, col: g.Name, split: a.OnConflict, replace: strings.HasPrefix(upper, "REPLACE")}
+	my := &myGenerated{shape: shape, col: g.Name, pos: pos, split: a.OnConflict, replace: strings.HasPrefix(upper, "REPLACE")}
 	if my.split && !my.replace && pl.foundRows {
 		return nil, refuse("with clientFoundRows=true the anchor's row count does not tell an inserted row from an unchanged one")
 	}
 	pl.rewrites.put(a.Text, &insertRewrite{text: a.Text, my: my})
 	return my, nil
+}
+
+// keys gives the INSERT's target the table key when some of its rows take
+// their ids from the anchor: their row keys are not known before it runs
+// (an INSERT that omits the id takes the table key for the same reason).
+func (g *myGenerated) keys(a *router.Analysis, keys []ledger.Key) []ledger.Key {
+	if g.pos == 0 {
+		return keys
+	}
+	table := a.Tables[0].Name
+	out := []ledger.Key{ledger.TableKey(table)}
+	for _, k := range keys {
+		if k.Table != table {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // foundRows reports whether MySQL backends report rows found rather than
