@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/calibrated/calibrated/backend"
@@ -262,9 +263,32 @@ func looksLikeRead(query string) bool {
 func outsideTx(a *router.Analysis) error {
 	switch a.Kind {
 	case router.Session:
+		if err := userVariable(a); err != nil {
+			return err
+		}
 		return &UnsupportedError{What: "a session statement (" + a.Text + ")", Fix: "set session parameters in each backend's URL, e.g. options=-c%20search_path%3Dapp"}
 	case router.Begin, router.Commit, router.Rollback:
 		return &UnsupportedError{What: "transaction control through Exec (" + a.Text + ")", Fix: "use db.BeginTx, tx.Commit and tx.Rollback"}
 	}
 	return &UnsupportedError{What: a.Kind.String() + " outside a transaction (" + a.Text + ")", Fix: "run it inside db.BeginTx"}
+}
+
+// myUserVariable matches a MySQL SET of a user variable (SET @name …).
+var myUserVariable = regexp.MustCompile(`(?i)^\s*SET\s+@[^@]`)
+
+// userVariable refuses a MySQL user variable with the reason and what to
+// do instead, or returns nil for any other statement. calibrated keeps no
+// backend connection per conn: each statement borrows one of its own, on
+// the backend that serves it, and a write is replayed by every backend's
+// applier on connections of their own, so a variable set by one
+// statement is not there for the next.
+func userVariable(a *router.Analysis) error {
+	if !myUserVariable.MatchString(a.Text) {
+		return nil
+	}
+	return &UnsupportedError{
+		What: "a MySQL user variable (" + a.Text + ")",
+		Fix: "calibrated runs each statement on a backend connection of its own (and replays writes on every backend), " +
+			"so a variable set by one statement is gone at the next; pass the value as an argument of the statements that use it",
+	}
 }

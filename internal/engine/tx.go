@@ -206,6 +206,9 @@ func (t *Tx) statement(ctx context.Context, query string, args []router.Arg) (*t
 		t.savepoint(a)
 		return nil, nil
 	}
+	if err := userVariable(a); err != nil {
+		return nil, err
+	}
 	return nil, &UnsupportedError{What: a.Kind.String() + " inside a transaction (" + a.Text + ")", Fix: "use the methods of sql.Tx"}
 }
 
