@@ -254,7 +254,7 @@ func TestOrphan(t *testing.T) {
 // write was not replicated.
 func TestWait(t *testing.T) {
 	srv, name := shared(t)
-	l := openLog(t, srv+"/"+name+"?wait=1&timeout=400ms")
+	l := openLog(t, srv+"/"+name+"?wait=1") // the default timeout leaves WAIT's reply 0.5 s to arrive, even on a loaded machine
 	s, err := l.Append(bg(), &ledger.Event{Type: ledger.Tick})
 	if !errors.Is(err, ledger.ErrUnavailable) || !strings.Contains(err.Error(), "acknowledged by 0 of 1 replicas") {
 		t.Fatalf("Append with wait=1 and no replica: %d, %v; want an unavailable error naming the replicas", s, err)
