@@ -157,3 +157,52 @@ func TestSQLiteGeneratedIDs(t *testing.T) {
 		t.Fatalf("backend c: %d items, %d stamped, %v", n, stamped, err)
 	}
 }
+
+// TestSQLiteDefaultValues: INSERT … DEFAULT VALUES (GORM's Create of a
+// model with no fields but its id) into INTEGER PRIMARY KEY tables, with
+// and without AUTOINCREMENT and a CURRENT_TIMESTAMP default, gets its id
+// from the anchor, through Exec (LastInsertId), RETURNING and a
+// transaction; every file ends with the same rows and sequence.
+func TestSQLiteDefaultValues(t *testing.T) {
+	db, direct := liteCluster(t)
+	mustExec(t, db, "CREATE TABLE `empty_structs` (`id` integer PRIMARY KEY AUTOINCREMENT)")
+	mustExec(t, db, "CREATE TABLE stamped (id INTEGER PRIMARY KEY, at datetime DEFAULT CURRENT_TIMESTAMP, n integer DEFAULT 7)")
+	var ids []int64
+	for range 2 {
+		var id int64
+		if err := db.QueryRow("INSERT INTO `empty_structs` DEFAULT VALUES RETURNING `id`").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	res := mustExec(t, db, "INSERT INTO `empty_structs` DEFAULT VALUES")
+	if id, err := res.LastInsertId(); err != nil || id != 3 {
+		t.Errorf("LastInsertId %d, %v; want 3", id, err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = tx.Exec("INSERT INTO stamped DEFAULT VALUES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := res.LastInsertId(); id != 1 {
+		t.Errorf("LastInsertId %d in a transaction, want 1", id)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	res = mustExec(t, db, "INSERT INTO stamped DEFAULT VALUES")
+	if id, _ := res.LastInsertId(); id != 2 {
+		t.Errorf("LastInsertId %d, want 2", id)
+	}
+	if fmt.Sprint(ids) != "[1 2]" {
+		t.Errorf("RETURNING gave %v, want [1 2]", ids)
+	}
+	liteConverged(t, db, direct, "empty_structs", "stamped", "sqlite_sequence")
+	var n, at, seven int
+	if err := direct[2].QueryRow("SELECT count(*), count(at), sum(n = 7) FROM stamped").Scan(&n, &at, &seven); err != nil || n != 2 || at != 2 || seven != 2 {
+		t.Errorf("backend c: %d rows, %d stamped, %d defaults, %v", n, at, seven, err)
+	}
+}

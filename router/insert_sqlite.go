@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,26 +28,9 @@ func AddSQLiteInsertColumns(text string, cols []string, first int) (string, erro
 	if len(ins.Columns) == 0 || len(rows) == 0 {
 		return "", errors.New("router: not an INSERT with a column list and VALUES rows")
 	}
-	type edit struct {
-		at, end int
-		s       string
-	}
-	var edits []edit
-	var bad error
-	ast.Walk(ins, func(n ast.Node) bool {
-		if p, ok := n.(*ast.BindParam); ok {
-			switch p.Kind {
-			case ast.ParamAnon:
-				edits = append(edits, edit{p.Pos(), p.End(), "?" + strconv.Itoa(p.Number)})
-			case ast.ParamNumber:
-			default:
-				bad = errors.New("router: named parameters cannot be renumbered")
-			}
-		}
-		return true
-	})
-	if bad != nil {
-		return "", bad
+	edits, err := liteNumbered(ins)
+	if err != nil {
+		return "", err
 	}
 	closeAt := func(after int) (int, error) {
 		i := skipSpace(text, after)
@@ -80,21 +64,7 @@ func AddSQLiteInsertColumns(text string, cols []string, first int) (string, erro
 		}
 		edits = append(edits, edit{at, at, b.String()})
 	}
-	// Edits do not overlap; apply them in text order.
-	for i := 1; i < len(edits); i++ {
-		for j := i; j > 0 && edits[j].at < edits[j-1].at; j-- {
-			edits[j], edits[j-1] = edits[j-1], edits[j]
-		}
-	}
-	var b strings.Builder
-	last := 0
-	for _, e := range edits {
-		b.WriteString(text[last:e.at])
-		b.WriteString(e.s)
-		last = e.end
-	}
-	b.WriteString(text[last:])
-	return b.String(), nil
+	return applyEdits(text, edits), nil
 }
 
 // SQLiteInsertSelect describes an INSERT … SELECT that reads one table
@@ -175,10 +145,86 @@ func ReplaceSQLiteInsertNulls(text, col string, first int) (string, []int, error
 	if idx < 0 || len(rows) == 0 {
 		return "", nil, errors.New("router: not an INSERT … VALUES naming the column")
 	}
-	type edit struct {
-		at, end int
-		s       string
+	edits, err := liteNumbered(ins)
+	if err != nil {
+		return "", nil, err
 	}
+	var which []int
+	n := first
+	for r, row := range rows {
+		if idx >= len(row) {
+			return "", nil, errors.New("router: a VALUES row is short")
+		}
+		if lit, ok := row[idx].(*ast.Literal); ok && lit != nil && lit.Kind == ast.LitNull {
+			edits = append(edits, edit{lit.Pos(), lit.End(), "?" + strconv.Itoa(n)})
+			n++
+			which = append(which, r)
+		}
+	}
+	return applyEdits(text, edits), which, nil
+}
+
+// AddSQLiteDefaultValuesColumns rewrites a SQLite INSERT … DEFAULT VALUES,
+// which inserts one row, into INSERT … (cols) VALUES (?first, ?first+1, …),
+// every ? of the text becoming ?NNN as in [AddSQLiteInsertColumns]. ok is
+// false, with no error, when text is not an INSERT … DEFAULT VALUES. GORM
+// sends one to create a row of a model with no fields but its id.
+func AddSQLiteDefaultValuesColumns(text string, cols []string, first int) (_ string, ok bool, err error) {
+	ins, err := sqliteInsert(text)
+	if err != nil || !ins.DefaultValues {
+		return "", false, nil
+	}
+	if len(cols) == 0 || len(ins.Columns) > 0 || ins.Select != nil || ins.Table == nil {
+		return "", false, errors.New("router: not an INSERT … DEFAULT VALUES of columns to set")
+	}
+	after := ins.Table.End()
+	if ins.Alias != nil {
+		after = max(after, ins.Alias.End())
+	}
+	at := skipSpace(text, after)
+	end := at
+	for _, word := range []string{"DEFAULT", "VALUES"} {
+		end = skipSpace(text, end)
+		if end+len(word) > len(text) || !strings.EqualFold(text[end:end+len(word)], word) {
+			return "", false, errors.New("router: DEFAULT VALUES not found after the table name")
+		}
+		end += len(word)
+	}
+	edits, err := liteNumbered(ins)
+	if err != nil {
+		return "", false, err
+	}
+	var b strings.Builder
+	b.WriteString("(")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`"` + strings.ReplaceAll(c, `"`, `""`) + `"`)
+	}
+	b.WriteString(") VALUES (")
+	for i := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("?" + strconv.Itoa(first+i))
+	}
+	b.WriteString(")")
+	edits = append(edits, edit{at, end, b.String()})
+	return applyEdits(text, edits), true, nil
+}
+
+// edit replaces text[at:end] with s.
+type edit struct {
+	at, end int
+	s       string
+}
+
+// liteNumbered returns the edits that give every anonymous ? of ins the
+// number SQLite gives it (?NNN), so that parameters added to the text
+// shift none of them. Named parameters are refused: their numbers depend
+// on the order they first appear in.
+func liteNumbered(ins *ast.InsertStmt) ([]edit, error) {
 	var edits []edit
 	var bad error
 	ast.Walk(ins, func(n ast.Node) bool {
@@ -193,26 +239,13 @@ func ReplaceSQLiteInsertNulls(text, col string, first int) (string, []int, error
 		}
 		return true
 	})
-	if bad != nil {
-		return "", nil, bad
-	}
-	var which []int
-	n := first
-	for r, row := range rows {
-		if idx >= len(row) {
-			return "", nil, errors.New("router: a VALUES row is short")
-		}
-		if lit, ok := row[idx].(*ast.Literal); ok && lit != nil && lit.Kind == ast.LitNull {
-			edits = append(edits, edit{lit.Pos(), lit.End(), "?" + strconv.Itoa(n)})
-			n++
-			which = append(which, r)
-		}
-	}
-	for i := 1; i < len(edits); i++ {
-		for j := i; j > 0 && edits[j].at < edits[j-1].at; j-- {
-			edits[j], edits[j-1] = edits[j-1], edits[j]
-		}
-	}
+	return edits, bad
+}
+
+// applyEdits applies edits, which do not overlap, to text.
+func applyEdits(text string, edits []edit) string {
+	edits = slices.Clone(edits)
+	slices.SortStableFunc(edits, func(x, y edit) int { return x.at - y.at })
 	var b strings.Builder
 	last := 0
 	for _, e := range edits {
@@ -221,5 +254,5 @@ func ReplaceSQLiteInsertNulls(text, col string, first int) (string, []int, error
 		last = e.end
 	}
 	b.WriteString(text[last:])
-	return b.String(), which, nil
+	return b.String()
 }

@@ -24,8 +24,10 @@ type liteRewrite struct {
 // as PostgreSQL's ids are: ids come from the anchor's largest rowid (and
 // sqlite_sequence, for AUTOINCREMENT), kept ahead of every id this process
 // has handed out; defaults are the anchor's evaluation of the column's
-// default expression. The statement is then an ordinary deterministic
-// write. An INTEGER PRIMARY KEY given NULL is refused.
+// default expression. INSERT … DEFAULT VALUES becomes a one-row INSERT …
+// VALUES of those columns. The statement is then an ordinary deterministic
+// write. An INTEGER PRIMARY KEY given NULL as an argument, or as a literal
+// NULL in a VALUES row, gets an id drawn the same way (fillNullIDs).
 func (pl *planner) fixSQLite(ctx context.Context, p *plan) error {
 	a := p.a
 	if a.Kind != router.Write || !isInsert(a) {
@@ -53,14 +55,27 @@ func (pl *planner) fixSQLite(ctx context.Context, p *plan) error {
 			if g.Rowid {
 				what = "INTEGER PRIMARY KEY"
 			}
+			names := make([]string, len(gen))
+			for i, g := range gen {
+				names[i] = g.Name
+			}
+			// INSERT … DEFAULT VALUES (GORM, for a model with no fields
+			// but its id) inserts one row: it becomes a one-row INSERT …
+			// VALUES of the generated columns.
+			if text, ok, err := router.AddSQLiteDefaultValuesColumns(a.Text, names, a.NumParams+1); ok || err != nil {
+				if err != nil {
+					return unsafe(a, fmt.Sprintf("column %s.%s (%s)", t.Name, g.Column, what),
+						"would be generated separately on every backend, and this DEFAULT VALUES could not be rewritten to carry the anchor's values ("+err.Error()+")",
+						"name the columns and use INSERT … VALUES")
+				}
+				rw = &insertRewrite{text: a.Text, rows: 1, lite: &liteRewrite{text: text, gen: gen}}
+				pl.rewrites.put(a.Text, rw)
+				return pl.fillLite(ctx, p, rw)
+			}
 			if t.InsertCols == nil || t.InsertRows == nil {
 				return unsafe(a, fmt.Sprintf("column %s.%s (%s)", t.Name, g.Column, what),
 					"would be generated separately on every backend",
 					"name the columns and use INSERT … VALUES, or give "+g.Column+" a value")
-			}
-			names := make([]string, len(gen))
-			for i, g := range gen {
-				names[i] = g.Name
 			}
 			text, err := router.AddSQLiteInsertColumns(a.Text, names, a.NumParams+1)
 			if err != nil {
@@ -88,8 +103,19 @@ func (pl *planner) fixSQLite(ctx context.Context, p *plan) error {
 		return unsafe(a, fmt.Sprintf("table %s: NULL ids beside omitted generated columns", t.Name),
 			"cannot be rewritten in one statement yet", "pass the ids as arguments, or give the other columns values")
 	}
+	return pl.fillLite(ctx, p, rw)
+}
+
+// fillLite draws the values of the generated columns rw sets from the
+// anchor and makes p the rewritten INSERT with them as arguments.
+func (pl *planner) fillLite(ctx context.Context, p *plan, rw *insertRewrite) error {
+	a := p.a
+	t := &a.Tables[0]
 	lw := rw.lite
 	rows := len(t.InsertRows)
+	if rw.rows > 0 {
+		rows = rw.rows
+	}
 	vals := make([][]any, rows) // per row, per generated column
 	for i := range vals {
 		vals[i] = make([]any, len(lw.gen))
