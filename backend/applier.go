@@ -74,6 +74,8 @@ type Applier struct {
 	// error stops the applier there. Tests use it to kill an applier at the
 	// worst moment for exactly-once.
 	AfterCommit func() error
+
+	flying flying // which entries may be applied side by side (flights.go)
 }
 
 // Run applies jobs until ctx is done or the calibrator stops.
@@ -82,7 +84,16 @@ func (a *Applier) Run(ctx context.Context) error {
 	if batch <= 0 {
 		batch = 64
 	}
+	var flights []*flight // batches applied side by side (flights.go)
+	defer func() { ground(flights) }()
 	for {
+		if len(flights) > 0 {
+			var err error
+			if flights, err = a.fly(ctx, flights, batch); err != nil {
+				return err
+			}
+			continue
+		}
 		jobs, err := a.Cal.NextJobs(ctx, a.B.Name, batch)
 		if err != nil {
 			return err
@@ -95,11 +106,15 @@ func (a *Applier) Run(ctx context.Context) error {
 			continue // what it waited for was applied elsewhere
 		}
 		jobs, ddl := cutAfterDDL(jobs)
-		res, err := a.apply(ctx, jobs)
-		if a.Health != nil && ctx.Err() == nil {
-			a.Health(err)
+		if !ddl && len(a.flyable(ctx, nil, jobs)) == len(jobs) {
+			flights = append(flights, a.launch(ctx, jobs))
+			continue
 		}
+		res, err := a.apply(ctx, jobs)
 		if err != nil {
+			if a.Health != nil && ctx.Err() == nil {
+				a.Health(err)
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -115,23 +130,34 @@ func (a *Applier) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if ddl {
-			// Before the report lets reads of the DDL's keys go ahead:
-			// they must find every connection ready to plan afresh.
-			a.B.SchemaChanged()
-		}
-		if a.AfterCommit != nil {
-			if err := a.AfterCommit(); err != nil {
-				return err
-			}
-		}
-		if a.OnApplied != nil {
-			a.OnApplied(jobs)
-		}
-		if err := a.Cal.Report(context.WithoutCancel(ctx), a.B.Name, jobs, res); err != nil {
+		if err := a.committed(ctx, jobs, res, ddl); err != nil {
 			return err
 		}
 	}
+}
+
+// committed finishes a batch that committed: the health report, the
+// schema after DDL, the AfterCommit hook, OnApplied, and the report to
+// the calibrator, which releases the batch's keys on this backend. An
+// error ends the applier.
+func (a *Applier) committed(ctx context.Context, jobs []*ledger.Job, res []ledger.Result, ddl bool) error {
+	if a.Health != nil && ctx.Err() == nil {
+		a.Health(nil)
+	}
+	if ddl {
+		// Before the report lets reads of the DDL's keys go ahead:
+		// they must find every connection ready to plan afresh.
+		a.B.SchemaChanged()
+	}
+	if a.AfterCommit != nil {
+		if err := a.AfterCommit(); err != nil {
+			return err
+		}
+	}
+	if a.OnApplied != nil {
+		a.OnApplied(jobs)
+	}
+	return a.Cal.Report(context.WithoutCancel(ctx), a.B.Name, jobs, res)
 }
 
 // cutAfterDDL ends the batch after its first entry that takes every key

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,6 +23,17 @@ type Table struct {
 	UniqueKeys [][]string
 	// ForeignKeys holds the table's foreign-key constraints, by name.
 	ForeignKeys []router.ForeignKey
+	// Plain reports, for PostgreSQL, an ordinary table whose writes run no
+	// SQL the statement does not show and touch no row their keys do not
+	// name: it has a primary key; no triggers of its own (foreign keys'
+	// internal ones aside), rules, row security, inheritance children,
+	// partitions, exclusion or deferrable constraints, partial or
+	// expression unique indexes; and its foreign keys, both ways,
+	// reference primary keys and have no ON DELETE/UPDATE action.
+	Plain bool
+	// UniqueColumns, for a Plain table, holds the (lower-cased) columns of
+	// its unique indexes other than the primary key; nil for none.
+	UniqueColumns map[string]bool
 	// Collations maps each MySQL string column (lower-cased) to its
 	// collation (lower-cased), for keys that compare values as the
 	// column does (MySQLFold).
@@ -226,6 +238,52 @@ ORDER BY 1, 2, k.ord`)
 		fk.Columns = append(fk.Columns, strings.ToLower(col))
 		fk.ParentColumns = append(fk.ParentColumns, strings.ToLower(pcol))
 		lastTable, lastCon = table, name
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	// Plain tables (see Table.Plain), with the columns of their unique
+	// indexes other than the primary key.
+	rows, err = db.QueryContext(ctx, `
+SELECT CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END,
+       coalesce((SELECT json_agg(DISTINCT a.attname)::text FROM pg_index i
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                 WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary), '')
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND NOT c.relispartition AND NOT c.relhassubclass
+  AND NOT c.relrowsecurity AND NOT c.relhasrules
+  AND EXISTS (SELECT 1 FROM pg_index p WHERE p.indrelid = c.oid AND p.indisprimary)
+  AND NOT EXISTS (SELECT 1 FROM pg_index e WHERE e.indrelid = c.oid AND e.indisunique AND NOT e.indisprimary
+                  AND (e.indexprs IS NOT NULL OR e.indpred IS NOT NULL))
+  AND NOT EXISTS (SELECT 1 FROM pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conrelid = c.oid AND (x.contype = 'x' OR x.condeferrable))
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND (f.conrelid = c.oid OR f.confrelid = c.oid)
+                  AND (f.confdeltype NOT IN ('a', 'r') OR f.confupdtype NOT IN ('a', 'r')
+                       OR NOT EXISTS (SELECT 1 FROM pg_index pk WHERE pk.indexrelid = f.conindid AND pk.indisprimary)))
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var table, cols string
+		if err := rows.Scan(&table, &cols); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t := get(table)
+		t.Plain = true
+		if cols != "" {
+			var names []string
+			if err := json.Unmarshal([]byte(cols), &names); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			t.UniqueColumns = map[string]bool{}
+			for _, c := range names {
+				t.UniqueColumns[strings.ToLower(c)] = true
+			}
+		}
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

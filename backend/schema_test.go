@@ -133,3 +133,68 @@ func TestSchemaPostgres(t *testing.T) {
 		t.Errorf("UniqueKeys(orders) after Invalidate = %q, want %q", got, want)
 	}
 }
+
+// TestSchemaPlainPostgres: only tables whose writes touch no row their
+// keys do not name are plain (see Table.Plain), and the columns of their
+// other unique indexes are known.
+func TestSchemaPlainPostgres(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, dbtest.Postgres(t, 1))[0]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, q := range []string{
+		`CREATE TABLE plain (id int PRIMARY KEY, v int)`,
+		`CREATE TABLE refs (id int PRIMARY KEY, plain_id int REFERENCES plain (id))`,
+		`CREATE TABLE casc_parent (id int PRIMARY KEY)`,
+		`CREATE TABLE casc_child (id int PRIMARY KEY, p int REFERENCES casc_parent (id) ON DELETE CASCADE)`,
+		`CREATE TABLE uref_parent (id int PRIMARY KEY, code text UNIQUE)`,
+		`CREATE TABLE uref_child (id int PRIMARY KEY, code text REFERENCES uref_parent (code))`,
+		`CREATE TABLE uniq (id int PRIMARY KEY, "Email" text UNIQUE, org int, handle text, name text, UNIQUE (org, handle))`,
+		`CREATE TABLE partial (id int PRIMARY KEY, email text)`,
+		`CREATE UNIQUE INDEX partial_email ON partial (email) WHERE id > 0`,
+		`CREATE TABLE expr (id int PRIMARY KEY, email text)`,
+		`CREATE UNIQUE INDEX expr_email ON expr (lower(email))`,
+		`CREATE TABLE nopk (id int, v int)`,
+		`CREATE TABLE audited (id int PRIMARY KEY, v int)`,
+		`CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO nopk VALUES (NEW.id, NEW.v); RETURN NEW; END $$`,
+		`CREATE TRIGGER audited_row AFTER UPDATE ON audited FOR EACH ROW EXECUTE FUNCTION audit_row()`,
+		`CREATE TABLE ruled (id int PRIMARY KEY, v int)`,
+		`CREATE RULE ruled_log AS ON UPDATE TO ruled DO ALSO INSERT INTO nopk VALUES (NEW.id, NEW.v)`,
+		`CREATE TABLE secured (id int PRIMARY KEY, v int)`,
+		`ALTER TABLE secured ENABLE ROW LEVEL SECURITY`,
+		`CREATE TABLE deferred (id int PRIMARY KEY, x int UNIQUE DEFERRABLE INITIALLY DEFERRED)`,
+		`CREATE TABLE excl (id int PRIMARY KEY, r int4range, EXCLUDE USING gist (r WITH &&))`,
+		`CREATE TABLE parent_t (id int PRIMARY KEY, v int)`,
+		`CREATE TABLE heir (extra int) INHERITS (parent_t)`,
+		`CREATE TABLE parts (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`,
+		`CREATE TABLE parts_2025 PARTITION OF parts FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s := &Schema{DB: func() *sql.DB { return db }, Dialect: "postgres"}
+	for table, want := range map[string]bool{
+		"plain": true, "refs": true, "uniq": true,
+		"casc_parent": false, "casc_child": false, "uref_parent": false, "uref_child": false, "partial": false,
+		"expr": false, "nopk": false, "audited": false, "ruled": false, "secured": false, "deferred": false,
+		"excl": false, "parent_t": false, "heir": false, "parts": false, "parts_2025": false, "missing": false,
+	} {
+		info, err := s.Table(ctx, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info != nil && info.Plain; got != want {
+			t.Errorf("%s: Plain = %v, want %v", table, got, want)
+		}
+	}
+	for table, want := range map[string]map[string]bool{
+		"plain": nil,
+		"uniq":  {"email": true, "org": true, "handle": true},
+	} {
+		info, _ := s.Table(ctx, table)
+		if info == nil || !reflect.DeepEqual(info.UniqueColumns, want) {
+			t.Errorf("%s: UniqueColumns = %v, want %v", table, info, want)
+		}
+	}
+}

@@ -869,6 +869,19 @@ func (c *Calibrator) NextJobs(ctx context.Context, backend string, max int) ([]*
 	}
 }
 
+// QueuedJobs returns up to max admitted jobs for backend in admission
+// order, as NextJobs does, without waiting (none while there are none or
+// the backend is resyncing), and a channel closed once the calibrator has
+// read another event: when to ask again.
+func (c *Calibrator) QueuedJobs(backend string, max int) ([]*Job, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if q := c.queues[backend]; len(q) > 0 && c.states[backend] != Resyncing {
+		return append([]*Job(nil), q[:min(max, len(q))]...), c.progress
+	}
+	return nil, c.progress
+}
+
 // Report records what backend made of jobs: in this process directly (the
 // errors themselves), and in the log as one Applied event.
 func (c *Calibrator) Report(ctx context.Context, backend string, jobs []*Job, res []Result) error {

@@ -78,6 +78,9 @@ func (s *keySet) conflicts(keys []Key) bool {
 	return false
 }
 
+// Overlap reports whether two key lists conflict, pair by pair.
+func Overlap(a, b []Key) bool { return overlaps(a, b) }
+
 // overlaps reports whether two key lists conflict, by pairs; for the rare
 // slow paths where a holder must be told apart from the others.
 func overlaps(a, b []Key) bool {

@@ -45,6 +45,8 @@ func analyzePostgres(text string) (*Analysis, *pg.ParseResult, error) {
 	w.finish(a)
 	a.NumParams = w.params
 	a.all = w.all
+	a.calls = w.calls
+	a.postgres = true
 	return a, tree, nil
 }
 
@@ -116,6 +118,7 @@ type walker struct {
 	params int
 	writes int // INSERT, UPDATE, DELETE and MERGE statements seen, at any depth
 	all    bool
+	calls  bool // a function call, a subquery or a CTE: the statement may read what it does not lock
 }
 
 // statement visits one top-level statement and returns its kind.
@@ -290,7 +293,11 @@ func (w *walker) visit(m proto.Message) {
 		w.children(x, "rel")
 	case *pg.ParamRef:
 		w.params = max(w.params, int(x.Number))
+	case *pg.SubLink:
+		w.calls = true
+		w.children(m)
 	case *pg.FuncCall:
+		w.calls = true
 		if volatileFuncs[lastName(x.Funcname)] {
 			w.volatileAt(x.Location, true, lastName(x.Funcname)+"()")
 		}
@@ -390,6 +397,7 @@ func (w *walker) with(wc *pg.WithClause) int {
 	if wc == nil {
 		return base
 	}
+	w.calls = true
 	if wc.Recursive {
 		for _, c := range wc.Ctes {
 			w.ctes = append(w.ctes, c.GetCommonTableExpr().GetCtename())

@@ -90,6 +90,25 @@ type Table struct {
 }
 
 // Analysis is what one statement text is, computed once and cached by text.
+// Contained reports that a write reads no row it does not lock: one
+// INSERT ... VALUES, UPDATE or DELETE of one table, named once, with no
+// function call, subquery, CTE, upsert or RETURNING. On PostgreSQL such a
+// statement, run while an earlier transaction that has already executed
+// commits, gives what it would give after that commit: the rows it writes
+// wait for the earlier transaction's row locks and are re-checked, and an
+// insert waits for a conflicting uncommitted key (read committed). Only
+// the PostgreSQL analyzer tells; other dialects' writes are never
+// contained. Triggers, rules and row security on the table are the
+// schema's to rule out.
+func (a *Analysis) Contained() bool {
+	if !a.postgres || a.Kind != Write || a.Multi || a.all || a.calls || a.Returning || a.OnConflict ||
+		a.Unordered != "" || len(a.LimitOrders) > 0 || len(a.Volatile) > 0 || len(a.Tables) != 1 {
+		return false
+	}
+	t := &a.Tables[0]
+	return t.Target && !t.wide && !t.opaque && !t.upsert && (!t.insert || t.InsertRows != nil)
+}
+
 // Arg is one argument of a statement, as database/sql passes it to a
 // driver: positional ($1, ? in order) by Ordinal, from 1.
 type Arg = driver.NamedValue
@@ -139,6 +158,9 @@ type Analysis struct {
 	ReadOnly  bool   // for Begin: BEGIN / START TRANSACTION READ ONLY
 
 	all bool // the statement reaches beyond the tables it names (TRUNCATE ... CASCADE): Keys gives ledger.All
+
+	postgres bool // analysed by the PostgreSQL analyzer, which tracks calls
+	calls    bool // PostgreSQL: the statement calls a function, or holds a subquery or a CTE
 
 	// The result of Rewritten, computed with the analysis.
 	rewrite     *Rewrite
