@@ -599,3 +599,73 @@ func testReopenEmpty(t *testing.T, open func(*testing.T, string) ledger.Log) {
 		t.Fatalf("first Append after reopen = %d, %v; want 1", s, err)
 	}
 }
+
+// RunShared checks a log that several processes share: open returns two
+// handles on one new, empty log, as two processes would open it. Writers on
+// both append at once; positions stay dense, each holds the event whose
+// Append returned it, both handles agree on the ID and the tail, and a Read
+// from any position, on either handle, starts there. The suite closes the
+// logs it opens.
+func RunShared(t *testing.T, open func(t *testing.T) (a, b ledger.Log)) {
+	t.Helper()
+	a, b := open(t)
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	if a.ID() != b.ID() {
+		t.Fatalf("two handles on one ledger: IDs %q and %q", a.ID(), b.ID())
+	}
+	logs := []ledger.Log{a, b}
+	const writers, each = 8, 40
+	type rec struct {
+		origin string
+		req    uint64
+	}
+	var mu sync.Mutex
+	at := map[ledger.Seq]rec{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers)
+	for li, l := range logs {
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					r := rec{fmt.Sprintf("l%d/w%d", li, w), uint64(i + 1)}
+					ctx, cancel := bounded()
+					s, err := l.Append(ctx, &ledger.Event{Type: ledger.Tick, Origin: r.origin, Req: r.req})
+					cancel()
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					if prev, dup := at[s]; dup {
+						errs <- fmt.Errorf("seq %d returned for %v and %v", s, prev, r)
+					}
+					at[s] = r
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	const total = 2 * writers * each
+	for _, l := range logs {
+		if s := tail(t, l); s != total {
+			t.Fatalf("Tail = %d; want %d", s, total)
+		}
+	}
+	for _, from := range []ledger.Seq{1, 2, 7, 100, 333, total - 1, total} {
+		cur := read(t, logs[int(from)%2], from)
+		for s := from; s <= min(from+20, total); s++ {
+			got, ev := next(t, cur)
+			if got != s {
+				t.Fatalf("Read(%d): got seq %d; want %d", from, got, s)
+			}
+			if r := (rec{ev.Origin, ev.Req}); r != at[s] {
+				t.Fatalf("seq %d holds %v; Append returned it for %v", s, r, at[s])
+			}
+		}
+	}
+}

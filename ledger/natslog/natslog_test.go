@@ -392,76 +392,21 @@ func TestImportHasNoSideEffects(t *testing.T) {
 	}
 }
 
-// TestTwoWriters appends from two Logs on one stream at once, as two
-// processes would: positions are dense and each holds the event whose
-// Append returned it; a Read from any position starts there, also in the
-// middle of a packed message.
+// TestTwoWriters: two Logs on one stream, as two processes would open it,
+// pass ledgertest.RunShared, packed or not (a Read may then start in the
+// middle of a packed message).
 func TestTwoWriters(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			srv, name := shared(t)
-			u := srv + "/" + name + "?durability=relaxed" + m.query
-			logs := []*Log{openLog(t, u), openLog(t, u)}
-			const writers, each = 8, 40
-			type rec struct {
-				origin string
-				req    uint64
-			}
-			var mu sync.Mutex
-			at := map[ledger.Seq]rec{}
-			var wg sync.WaitGroup
-			errs := make(chan error, 2*writers)
-			for li, l := range logs {
-				for w := range writers {
-					wg.Go(func() {
-						for i := range each {
-							r := rec{fmt.Sprintf("l%d/w%d", li, w), uint64(i + 1)}
-							s, err := l.Append(bg(), &ledger.Event{Type: ledger.Tick, Origin: r.origin, Req: r.req})
-							if err != nil {
-								errs <- err
-								return
-							}
-							mu.Lock()
-							if prev, dup := at[s]; dup {
-								errs <- fmt.Errorf("seq %d returned for %v and %v", s, prev, r)
-							}
-							at[s] = r
-							mu.Unlock()
-						}
-					})
-				}
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			const total = 2 * writers * each
+			var logs []*Log
+			ledgertest.RunShared(t, func(t *testing.T) (ledger.Log, ledger.Log) {
+				srv, name := shared(t)
+				u := srv + "/" + name + "?durability=relaxed" + m.query
+				logs = []*Log{openLog(t, u), openLog(t, u)}
+				return logs[0], logs[1]
+			})
 			if logs[0].pack != nil {
 				t.Logf("packed: %d and %d publishes lost a race to the other writer", logs[0].pack.conflicts.Load(), logs[1].pack.conflicts.Load())
-			}
-			for _, l := range logs {
-				if s, err := l.Tail(bg()); err != nil || s != total {
-					t.Fatalf("Tail = %d, %v; want %d", s, err, total)
-				}
-			}
-			for _, from := range []ledger.Seq{1, 2, 7, 100, 333, total - 1, total} {
-				cur, err := logs[int(from)%2].Read(bg(), from)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for s := from; s <= min(from+20, total); s++ {
-					ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
-					got, ev, err := cur.Next(ctx)
-					cancel()
-					if err != nil || got != s {
-						t.Fatalf("Read(%d): got seq %d, %v; want %d", from, got, err, s)
-					}
-					if r := (rec{ev.Origin, ev.Req}); r != at[s] {
-						t.Fatalf("seq %d holds %v; Append returned it for %v", s, r, at[s])
-					}
-				}
-				cur.Close()
 			}
 		})
 	}

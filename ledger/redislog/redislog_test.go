@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -391,67 +390,11 @@ func TestImportHasNoSideEffects(t *testing.T) {
 	}
 }
 
-// TestTwoWriters appends from two Logs on one ledger at once, as two
-// processes would: positions are dense, and each holds the event whose
-// Append returned it.
+// TestTwoWriters: two Logs on one stream, as two processes would open it,
+// pass ledgertest.RunShared.
 func TestTwoWriters(t *testing.T) {
-	srv, name := shared(t)
-	logs := []*Log{openLog(t, srv+"/"+name), openLog(t, srv+"/"+name)}
-	if logs[0].ID() != logs[1].ID() {
-		t.Fatalf("two Opens of one ledger: IDs %q and %q", logs[0].ID(), logs[1].ID())
-	}
-	const writers, each = 8, 50
-	type rec struct {
-		origin string
-		req    uint64
-	}
-	var mu sync.Mutex
-	at := map[ledger.Seq]rec{}
-	var wg sync.WaitGroup
-	errs := make(chan error, 2*writers)
-	for li, l := range logs {
-		for w := range writers {
-			wg.Go(func() {
-				for i := range each {
-					r := rec{fmt.Sprintf("l%d/w%d", li, w), uint64(i + 1)}
-					s, err := l.Append(bg(), &ledger.Event{Type: ledger.Tick, Origin: r.origin, Req: r.req})
-					if err != nil {
-						errs <- err
-						return
-					}
-					mu.Lock()
-					if prev, dup := at[s]; dup {
-						errs <- fmt.Errorf("seq %d returned for %v and %v", s, prev, r)
-					}
-					at[s] = r
-					mu.Unlock()
-				}
-			})
-		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	const total = 2 * writers * each
-	cur, err := logs[1].Read(bg(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cur.Close()
-	for s := ledger.Seq(1); s <= total; s++ {
-		ctx, cancel := context.WithTimeout(bg(), 10*time.Second)
-		got, ev, err := cur.Next(ctx)
-		cancel()
-		if err != nil || got != s {
-			t.Fatalf("got seq %d, %v; want %d", got, err, s)
-		}
-		if r := (rec{ev.Origin, ev.Req}); r != at[s] {
-			t.Fatalf("seq %d holds %v; Append returned it for %v", s, r, at[s])
-		}
-	}
-	if s, err := logs[0].Tail(bg()); err != nil || s != total {
-		t.Fatalf("Tail = %d, %v; want %d", s, err, total)
-	}
+	ledgertest.RunShared(t, func(t *testing.T) (ledger.Log, ledger.Log) {
+		srv, name := shared(t)
+		return openLog(t, srv+"/"+name), openLog(t, srv+"/"+name)
+	})
 }
