@@ -105,6 +105,7 @@ func (a *Applier) Run(ctx context.Context) error {
 		if len(jobs) == 0 {
 			continue // what it waited for was applied elsewhere
 		}
+		jobs = cutAtForeignKeys(a.B.Dialect, jobs)
 		jobs, ddl := cutAfterDDL(jobs)
 		if !ddl && len(a.flyable(ctx, nil, jobs)) == len(jobs) {
 			flights = append(flights, a.launch(ctx, jobs))
@@ -284,7 +285,12 @@ func (a *Applier) apply(ctx context.Context, jobs []*ledger.Job) ([]ledger.Resul
 var errStatement = errors.New("statement failed")
 
 func (a *Applier) tx(ctx context.Context, jobs []*ledger.Job, savepoints bool) (res []ledger.Result, err error) {
-	tx, err := a.B.DB.BeginTx(ctx, nil)
+	on, done, err := a.forBatch(ctx, jobs) // SQLite: a connection with the entries' foreign key setting
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	tx, err := on.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ func (e *Engine) execWrite(ctx context.Context, c *Session, a *router.Analysis, 
 	if err != nil {
 		return nil, err
 	}
+	c.foreignKeys(p) // SQLite: the conn's PRAGMA foreign_keys
 	if c.fkOff {
 		if err := withoutFKChecks(p); err != nil {
 			return nil, err
@@ -47,6 +48,7 @@ func (e *Engine) queryWrite(ctx context.Context, c *Session, a *router.Analysis,
 	if err != nil {
 		return nil, err
 	}
+	c.foreignKeys(p) // SQLite: the conn's PRAGMA foreign_keys
 	if p.anchorFirst() {
 		var out *Rows
 		_, err := e.implicitTx(ctx, c, func(t *Tx) (sql.Result, error) {

@@ -32,6 +32,7 @@ type Engine struct {
 	an       *router.Analyzer
 	schema   *backend.Schema
 	pl       planner
+	fkBase   bool     // SQLite: PRAGMA foreign_keys of every backend's connections (their URLs')
 	txs      sync.Map // open transactions of this process, by id
 	health   health
 
@@ -106,6 +107,11 @@ func Start(ctx context.Context, cfg *Config) (_ *Engine, err error) {
 		}
 		if err := backend.EnsureApplied(ctx, b.DB, b.Dialect); err != nil {
 			return nil, &BackendError{Backend: b.Name, Op: "create " + backend.AppliedTable, Err: err}
+		}
+	}
+	if cfg.Dialect == "sqlite" {
+		if e.fkBase, err = liteFKBase(ctx, e.backends); err != nil {
+			return nil, err
 		}
 	}
 	if e.an, err = router.NewAnalyzer(cfg.Dialect, 4096); err != nil {

@@ -20,6 +20,9 @@ type Session struct {
 	tx     *Tx
 	closed bool
 	fkOff  bool // MySQL: SET FOREIGN_KEY_CHECKS = 0 is in force on this session
+	// SQLite: PRAGMA foreign_keys was set on this session (fkSet), to fkOn;
+	// kept across Reset, as a SQLite connection keeps it (foreignkeys_sqlite.go).
+	fkSet, fkOn bool
 }
 
 // NewSession opens a session on e.
@@ -68,12 +71,12 @@ func (c *Session) Exec(ctx context.Context, query string, args []router.Arg) (sq
 		return c.tx.exec(ctx, query, args)
 	}
 	e := c.e
-	if c.setFKChecks(query) {
+	if c.setFKChecks(query) || c.setLiteFK(query) {
 		return e.result(0, 0), nil
 	}
 	a, err := e.an.Analyze(query)
 	if err != nil {
-		return e.unparsedExec(ctx, query, args, err)
+		return e.unparsedExec(ctx, c, query, args, err)
 	}
 	if private, err := e.private(a); err != nil {
 		return nil, err
@@ -120,6 +123,12 @@ func (c *Session) Query(ctx context.Context, query string, args []router.Arg) (*
 		return c.tx.query(ctx, query, args)
 	}
 	e := c.e
+	if c.setLiteFK(query) {
+		return &Rows{Buf: &backend.Buffered{}}, nil
+	}
+	if r, ok, err := c.liteFKQuery(ctx, query); ok {
+		return r, err
+	}
 	a, err := e.an.Analyze(query)
 	if err != nil {
 		if !looksLikeRead(query) {
@@ -223,7 +232,7 @@ func (e *Engine) private(a *router.Analysis) (bool, error) {
 // unparsedExec handles text the parser rejects (DESIGN §6): a read waits
 // until its backend has nothing pending; a write is refused unless
 // unparsed=barrier, which orders it against everything.
-func (e *Engine) unparsedExec(ctx context.Context, query string, args []router.Arg, perr error) (sql.Result, error) {
+func (e *Engine) unparsedExec(ctx context.Context, c *Session, query string, args []router.Arg, perr error) (sql.Result, error) {
 	if looksLikeRead(query) {
 		b, err := e.readBackend(ctx, nil)
 		if err != nil {
@@ -235,7 +244,13 @@ func (e *Engine) unparsedExec(ctx context.Context, query string, args []router.A
 	if e.cfg.Unparsed != UnparsedBarrier {
 		return nil, parseRefusal(perr)
 	}
-	r, err := e.write(ctx, &router.Analysis{Text: query, Kind: router.DDL}, args, false)
+	a := &router.Analysis{Text: query, Kind: router.DDL}
+	p, err := e.pl.plan(ctx, a, args)
+	if err != nil {
+		return nil, err
+	}
+	c.foreignKeys(p)
+	r, err := e.writePlan(ctx, p, a.Kind, false)
 	if err != nil {
 		return nil, err
 	}

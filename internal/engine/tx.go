@@ -25,6 +25,12 @@ type Tx struct {
 	atx    *sql.Tx
 	ro     bool
 
+	// SQLite: the marker of the foreign key setting the transaction runs
+	// with, other than the backends' URLs', and what ends the pinned
+	// anchor connection that setting was made on.
+	fkMarker string
+	unpin    func()
+
 	locked     bool
 	ddl        bool
 	expired    atomic.Bool // its lease lapsed: rolled back on the anchor
@@ -56,9 +62,24 @@ func (e *Engine) begin(ctx context.Context, c *Session, opts sql.TxOptions) (*Tx
 			return nil, err
 		}
 	}
-	atx, err := a.DB.BeginTx(ctx, &sql.TxOptions{Isolation: sql.IsolationLevel(opts.Isolation), ReadOnly: opts.ReadOnly})
+	var on interface {
+		BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+	} = a.DB
+	if m, ok := c.liteFKMarker(); ok && a.Dialect == "sqlite" {
+		// PRAGMA foreign_keys is a no-op inside a transaction: switch it
+		// on the anchor connection before the transaction begins.
+		conn, unpin, err := backend.PinForeignKeys(ctx, a.DB, c.fkOn)
+		if err != nil {
+			t.release()
+			e.failed(a.Name, err)
+			return nil, &BackendError{Backend: a.Name, Op: "begin", Err: err}
+		}
+		on, t.fkMarker, t.unpin = conn, m, unpin
+	}
+	atx, err := on.BeginTx(ctx, &sql.TxOptions{Isolation: sql.IsolationLevel(opts.Isolation), ReadOnly: opts.ReadOnly})
 	if err != nil {
 		t.release()
+		t.unpinConn()
 		e.failed(a.Name, err)
 		return nil, &BackendError{Backend: a.Name, Op: "begin", Err: err}
 	}
@@ -281,7 +302,12 @@ func (t *Tx) Commit() error {
 		}
 		return nil
 	}
-	tk, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Commit, Tx: t.id, Stmts: t.stmts, Keys: t.keys, Backend: t.anchor.Name})
+	stmts := t.stmts
+	if t.fkMarker != "" {
+		// The other backends apply it with the foreign key setting it ran with.
+		stmts = append([]ledger.Stmt{{SQL: t.fkMarker}}, stmts...)
+	}
+	tk, err := e.cal.Submit(ctx, &ledger.Event{Type: ledger.Commit, Tx: t.id, Stmts: stmts, Keys: t.keys, Backend: t.anchor.Name})
 	if err != nil {
 		_ = t.atx.Rollback()
 		t.release()
@@ -365,8 +391,18 @@ func (t *Tx) release() {
 }
 
 func (t *Tx) end() {
+	t.unpinConn()
 	t.e.txs.Delete(t.id)
 	if t.c.tx == t {
 		t.c.tx = nil
+	}
+}
+
+// unpinConn gives back the anchor connection a SQLite transaction with its
+// own foreign key setting ran on, with the setting switched back.
+func (t *Tx) unpinConn() {
+	if t.unpin != nil {
+		t.unpin()
+		t.unpin = nil
 	}
 }
