@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -238,5 +239,43 @@ func TestSQLiteForeignKeysDisagree(t *testing.T) {
 	err = db.Ping()
 	if err == nil || !strings.Contains(err.Error(), "foreign_keys") {
 		t.Fatalf("backends disagreeing on foreign_keys: %v, want a refusal naming it", err)
+	}
+}
+
+// TestSQLiteErrorJSON: a SQLite constraint error through calibrated has the
+// JSON form of mattn/go-sqlite3's sqlite3.Error, from which GORM's SQLite
+// dialector (gorm.io/driver/sqlite) translates errors: it unmarshals the
+// error's JSON into {Code, ExtendedCode, SystemErrno int} and maps
+// ExtendedCode 2067/1555 to ErrDuplicatedKey and 787 to
+// ErrForeignKeyViolated. Done here as that dialector does it.
+func TestSQLiteErrorJSON(t *testing.T) {
+	db, _, _ := liteFKCluster(t, "?_pragma=foreign_keys(1)")
+	liteFKTables(t, db)
+	mustExec(t, db, "CREATE TABLE users (id INTEGER PRIMARY KEY, email text UNIQUE)")
+	mustExec(t, db, "INSERT INTO users (id, email) VALUES (1, 'a@x')")
+	for _, c := range []struct {
+		q    string
+		code int
+	}{
+		{"INSERT INTO users (id, email) VALUES (2, 'a@x')", 2067},    // SQLITE_CONSTRAINT_UNIQUE
+		{"INSERT INTO users (id, email) VALUES (1, 'b@x')", 1555},    // SQLITE_CONSTRAINT_PRIMARYKEY
+		{"INSERT INTO children (id, parent_id) VALUES (1, 42)", 787}, // SQLITE_CONSTRAINT_FOREIGNKEY
+	} {
+		_, err := db.Exec(c.q)
+		if err == nil {
+			t.Fatalf("%s: no error", c.q)
+		}
+		b, merr := json.Marshal(err)
+		var got struct {
+			Code         int `json:"Code"`
+			ExtendedCode int `json:"ExtendedCode"`
+			SystemErrno  int `json:"SystemErrno"`
+		}
+		if merr != nil {
+			t.Fatalf("%s: %v", c.q, merr)
+		}
+		if uerr := json.Unmarshal(b, &got); uerr != nil || got.ExtendedCode != c.code || got.Code != 19 {
+			t.Errorf("%s: JSON %s (%v); want Code 19, ExtendedCode %d", c.q, b, uerr, c.code)
+		}
 	}
 }

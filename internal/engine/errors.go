@@ -59,7 +59,21 @@ func (e *BackendError) SQLState() string {
 // GORM's PostgreSQL dialector type-asserts *pgconn.PgError and otherwise
 // translates an error by the "Code" of its JSON form, which is how
 // gorm.ErrDuplicatedKey and its kin reach GORM users through calibrated.
+//
+// A SQLite error (modernc.org/sqlite's, whose Code is the extended result
+// code) is given the form of mattn/go-sqlite3's sqlite3.Error instead:
+// Code the primary result code, ExtendedCode the extended one, as numbers.
+// GORM's SQLite dialector reads ExtendedCode from an error's JSON form
+// (2067 and 1555: ErrDuplicatedKey; 787: ErrForeignKeyViolated).
 func (e *BackendError) MarshalJSON() ([]byte, error) {
+	var lite interface{ Code() int }
+	if errors.As(e.Err, &lite) {
+		return json.Marshal(struct {
+			Backend, Op                     string
+			Code, ExtendedCode, SystemErrno int
+			Message                         string
+		}{e.Backend, e.Op, lite.Code() & 0xff, lite.Code(), 0, dsn.Redact(e.Err.Error())})
+	}
 	out := struct {
 		Backend, Op, Code, Severity, Message string
 	}{Backend: e.Backend, Op: e.Op, Code: e.SQLState()}
