@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/calibrated/calibrated/internal/dbtest"
 )
@@ -204,5 +205,57 @@ func TestSQLiteDefaultValues(t *testing.T) {
 	var n, at, seven int
 	if err := direct[2].QueryRow("SELECT count(*), count(at), sum(n = 7) FROM stamped").Scan(&n, &at, &seven); err != nil || n != 2 || at != 2 || seven != 2 {
 		t.Errorf("backend c: %d rows, %d stamped, %d defaults, %v", n, at, seven, err)
+	}
+}
+
+// TestSQLiteColumnTypes: calibrated hands on the backend driver's column
+// types, for reads and for the rows RETURNING gives: GORM scans a map
+// result into a value of each column's ScanType. modernc.org/sqlite
+// reports a DATETIME column as a string unless _texttotime=1 is in the
+// URL (then a time.Time); through calibrated it is the same as directly.
+func TestSQLiteColumnTypes(t *testing.T) {
+	for _, c := range []struct {
+		params string
+		want   string
+	}{{"?_texttotime=1", "time.Time"}, {"", "string"}} {
+		db, direct, _ := liteFKCluster(t, c.params)
+		mustExec(t, db, "CREATE TABLE ev (id INTEGER PRIMARY KEY, at datetime)")
+		scanType := func(rows *sql.Rows, err error) string {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			ct, err := rows.ColumnTypes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			return fmt.Sprint(ct[0].ScanType())
+		}
+		ret := scanType(db.Query("INSERT INTO ev (at) VALUES (?) RETURNING at", "2026-01-02 03:04:05"))
+		read := scanType(db.Query("SELECT at FROM ev"))
+		var seq int
+		var name, path string
+		if err := direct[0].QueryRow("PRAGMA database_list").Scan(&seq, &name, &path); err != nil {
+			t.Fatal(err)
+		}
+		d, err := sql.Open("sqlite", "file:"+path+c.params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := scanType(d.Query("SELECT at FROM ev"))
+		d.Close()
+		if want != c.want || read != want || ret != want {
+			t.Errorf("URL %q: ScanType directly %s (expected %s), through calibrated %s, of RETURNING %s", c.params, want, c.want, read, ret)
+		}
+		var v any
+		if err := db.QueryRow("SELECT at FROM ev").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if tm, ok := v.(time.Time); !ok || tm.Format(time.DateTime) != "2026-01-02 03:04:05" {
+			t.Errorf("URL %q: scanned into any: %T %v", c.params, v, v)
+		}
 	}
 }
