@@ -259,3 +259,25 @@ func TestSQLiteColumnTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteIDsAfterRecreate: a table dropped and created anew numbers its
+// rows from 1 again, as SQLite does directly (GORM's
+// TestForeignKeyConstraints relies on it), with and without AUTOINCREMENT.
+func TestSQLiteIDsAfterRecreate(t *testing.T) {
+	db, direct := liteCluster(t)
+	for _, ddl := range []string{
+		"CREATE TABLE `members` (`id` integer PRIMARY KEY AUTOINCREMENT, `name` text)",
+		"CREATE TABLE `members` (`id` integer PRIMARY KEY, `name` text)",
+	} {
+		mustExec(t, db, ddl)
+		mustExec(t, db, "INSERT INTO `members` (`name`) VALUES (?), (?), (?)", "a", "b", "c")
+		mustExec(t, db, "DROP TABLE IF EXISTS `members`")
+		mustExec(t, db, ddl)
+		res := mustExec(t, db, "INSERT INTO `members` (`name`) VALUES (?)", "d")
+		if id, err := res.LastInsertId(); err != nil || id != 1 {
+			t.Errorf("%s: first id after DROP and CREATE %d, %v; want 1", ddl, id, err)
+		}
+		liteConverged(t, db, direct, "members")
+		mustExec(t, db, "DROP TABLE `members`")
+	}
+}
