@@ -137,11 +137,13 @@
 // [ErrConflict] (SQLSTATE 40001) and [ErrLockTimeout] (55P03) mean nothing
 // was applied: retry. [*BackendError] wraps a backend driver's error
 // (*pgconn.PgError, *pq.Error, *mysql.MySQLError) with the backend's name;
-// errors.As finds the driver's error through it. Code that type-asserts
-// the driver's error instead, as GORM's MySQL dialector does to translate
-// gorm.ErrDuplicatedKey and gorm.ErrForeignKeyViolated under
-// TranslateError, needs errors=native: a statement a backend refused then
-// fails with the driver's own error value, as on a direct connection.
+// errors.As finds the driver's error through it, and its JSON form is the
+// driver's (what GORM's PostgreSQL and SQLite dialectors translate
+// gorm.ErrDuplicatedKey from under TranslateError). Code that type-asserts
+// the driver's error instead, as GORM's MySQL dialector does, needs
+// errors=native: a statement a backend refused then fails with the
+// driver's own error value, as on a direct connection. (Not for GORM on
+// SQLite: modernc's own error has no JSON form GORM reads.)
 // Connection failures stay *BackendError either way, and so do errors
 // another process reported through a shared ledger (their driver's value
 // is not at hand). [*LedgerError] matches [ErrLedgerUnavailable].
