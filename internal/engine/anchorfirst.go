@@ -107,9 +107,12 @@ func (t *Tx) post(ctx context.Context, st *txStmt) {
 // read before the closing statements run on the same connection.
 func (t *Tx) queryBuffered(ctx context.Context, st *txStmt) (*Rows, error) {
 	if st.p.gen != nil {
-		_, ids, err := t.runGenerated(ctx, st)
+		_, ids, ret, err := t.runGenerated(ctx, st)
 		if err != nil || st.p.ret == nil {
 			return &Rows{Buf: &backend.Buffered{}}, err
+		}
+		if ret != nil {
+			return &Rows{Buf: ret}, nil // each row's own RETURNING
 		}
 		// RETURNING for the rows inserted, in the order of their ids,
 		// which is the order they were inserted in.
@@ -158,7 +161,7 @@ func (t *Tx) queryBuffered(ctx context.Context, st *txStmt) (*Rows, error) {
 // All of it runs behind a savepoint, so a failure part way leaves nothing
 // on the anchor that the ledger does not have.
 func (t *Tx) execGenerated(ctx context.Context, st *txStmt) (sql.Result, error) {
-	res, _, err := t.runGenerated(ctx, st)
+	res, _, _, err := t.runGenerated(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +169,11 @@ func (t *Tx) execGenerated(ctx context.Context, st *txStmt) (sql.Result, error) 
 }
 
 // runGenerated is execGenerated; it also returns the ids of the rows
-// inserted, in order.
-func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, error) {
+// inserted, in order, and, for a MariaDB RETURNING run row by row, the
+// rows each row's own RETURNING gave (ON DUPLICATE KEY UPDATE returns
+// every proposed row, updated or not, which GORM assigns to its records
+// in order; IGNORE only the rows inserted).
+func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, *backend.Buffered, error) {
 	g := st.p.gen
 	fail := func(op string, err error) error {
 		_, _ = t.atx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT calibrated_generated")
@@ -176,7 +182,7 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 	}
 	if _, err := t.atx.ExecContext(ctx, "SAVEPOINT calibrated_generated"); err != nil {
 		t.post(ctx, st)
-		return result{}, nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
+		return result{}, nil, nil, &BackendError{Backend: t.anchor.Name, Op: "exec", Err: err}
 	}
 	pick := func(idx []int) ([]any, error) {
 		vals := make([]any, len(idx))
@@ -196,19 +202,20 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 	var replay []ledger.Stmt
 	var affected, lastID int64
 	var inserted []int64
+	var ret *backend.Buffered
 	if !g.split && g.pos == 0 {
 		res, err := t.atx.ExecContext(ctx, st.text, namedArgs(st.args)...)
 		if err != nil {
-			return result{}, nil, fail("exec", err)
+			return result{}, nil, nil, fail("exec", err)
 		}
 		first, err1 := res.LastInsertId()
 		rows, err2 := res.RowsAffected()
 		if err1 != nil || err2 != nil || rows != int64(n) || first <= 0 {
-			return result{}, nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted %d of %d rows, first id %d: cannot tell the ids it gave (%v, %v)", rows, n, first, err1, err2))
+			return result{}, nil, nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted %d of %d rows, first id %d: cannot tell the ids it gave (%v, %v)", rows, n, first, err1, err2))
 		}
 		inc, err := t.autoIncrement(ctx)
 		if err != nil {
-			return result{}, nil, fail("read auto_increment_increment", err)
+			return result{}, nil, nil, fail("read auto_increment_increment", err)
 		}
 		ids := make([]string, n)
 		for i := range ids {
@@ -218,7 +225,7 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 		text, idx := g.shape.Text(all, g.col, ids)
 		vals, err := pick(idx)
 		if err != nil {
-			return result{}, nil, fail("exec", err)
+			return result{}, nil, nil, fail("exec", err)
 		}
 		replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
 		affected, lastID = rows, first
@@ -230,26 +237,57 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 		// the whole statement: the first id generated for a row inserted,
 		// else the last id given explicitly to a row inserted.
 		var firstGen, lastGiven int64
+		returning := st.p.ret != nil
+		col := "`" + strings.ReplaceAll(g.col, "`", "``") + "`"
 		ids := make([]string, n) // a plain INSERT's rows: the anchor's id where the row left it
 		for r := range n {
 			text, idx := g.shape.Text([]int{r}, "", nil)
 			vals, err := pick(idx)
 			if err != nil {
-				return result{}, nil, fail("exec", err)
+				return result{}, nil, nil, fail("exec", err)
 			}
-			res, err := t.atx.ExecContext(ctx, text, vals...)
-			if err != nil {
-				return result{}, nil, fail("exec", err)
+			var rows, id int64
+			var ins bool
+			if returning {
+				// The row's own RETURNING, with the id after it: a row
+				// back means inserted (IGNORE), or inserted or updated
+				// (ON DUPLICATE KEY UPDATE), when the id is that of the
+				// row updated, which a replay with it updates alike.
+				b, err := backend.Buffer(t.atx.QueryContext(ctx, text+" RETURNING "+st.p.ret.list+", "+col, vals...))
+				if err != nil {
+					return result{}, nil, nil, fail("query", err)
+				}
+				if ret == nil {
+					ret = &backend.Buffered{Columns: b.Columns[:len(b.Columns)-1]}
+				}
+				for _, v := range b.Values {
+					ret.Values = append(ret.Values, v[:len(v)-1])
+				}
+				if len(b.Values) > 1 {
+					return result{}, nil, nil, fail("query", fmt.Errorf("calibrated: the anchor returned %d rows for one VALUES row", len(b.Values)))
+				}
+				if len(b.Values) == 1 {
+					if id, err = asID(b.Values[0][len(b.Columns)-1]); err != nil {
+						return result{}, nil, nil, fail("query", err)
+					}
+					rows, ins = 1, true
+				}
+			} else {
+				res, err := t.atx.ExecContext(ctx, text, vals...)
+				if err != nil {
+					return result{}, nil, nil, fail("exec", err)
+				}
+				var err1, err2 error
+				rows, err1 = res.RowsAffected()
+				id, err2 = res.LastInsertId()
+				if err1 != nil || err2 != nil {
+					return result{}, nil, nil, fail("exec", fmt.Errorf("calibrated: no row count or id from the anchor: %v, %v", err1, err2))
+				}
+				// ON DUPLICATE KEY UPDATE reports 1 for an inserted row, 2
+				// for an updated one, 0 for one left as it was; IGNORE 1
+				// or 0; REPLACE 1 or more, always inserting.
+				ins = rows == 1 || g.replace && rows > 1
 			}
-			rows, err1 := res.RowsAffected()
-			id, err2 := res.LastInsertId()
-			if err1 != nil || err2 != nil {
-				return result{}, nil, fail("exec", fmt.Errorf("calibrated: no row count or id from the anchor: %v, %v", err1, err2))
-			}
-			// ON DUPLICATE KEY UPDATE reports 1 for an inserted row, 2 for
-			// an updated one, 0 for one left as it was; IGNORE 1 or 0;
-			// REPLACE 1 or more, always inserting.
-			ins := rows == 1 || g.replace && rows > 1
 			leaves := st.p.leaves == nil || st.p.leaves[r]
 			if ins && id > 0 {
 				inserted = append(inserted, id)
@@ -274,7 +312,7 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 				// Inserted (as a plain INSERT's row must be) without an
 				// id: stored 0 under NO_AUTO_VALUE_ON_ZERO, which another
 				// backend would number.
-				return result{}, nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted row %d of %d with id %d: cannot tell the id it stored", r+1, n, id))
+				return result{}, nil, nil, fail("exec", fmt.Errorf("calibrated: the anchor inserted row %d of %d with id %d: cannot tell the id it stored", r+1, n, id))
 			}
 			if g.split {
 				// Ignored or updated rows are replayed as written, and
@@ -288,7 +326,7 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 			text, idx := g.shape.Replace(all, g.pos-1, ids)
 			vals, err := pick(idx)
 			if err != nil {
-				return result{}, nil, fail("exec", err)
+				return result{}, nil, nil, fail("exec", err)
 			}
 			replay = append(replay, ledger.Stmt{SQL: text, Args: vals})
 		}
@@ -301,7 +339,22 @@ func (t *Tx) runGenerated(ctx context.Context, st *txStmt) (result, []int64, err
 	t.stmts = append(t.stmts, st.p.pre...)
 	t.stmts = append(t.stmts, replay...)
 	t.stmts = append(t.stmts, st.p.post...)
-	return result{rows: affected, id: lastID, ids: true}, inserted, nil
+	return result{rows: affected, id: lastID, ids: true}, inserted, ret, nil
+}
+
+// asID reads an id a RETURNING gave.
+func asID(v any) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case uint64:
+		return int64(x), nil
+	case []byte:
+		return strconv.ParseInt(string(x), 10, 64)
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("calibrated: the anchor returned id %v (%T)", v, v)
 }
 
 // myIncrements caches each MySQL backend's auto_increment_increment, by its
