@@ -6,6 +6,7 @@ package backend
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -290,6 +291,22 @@ func (a *Applier) tx(ctx context.Context, jobs []*ledger.Job, savepoints bool) (
 		return nil, err
 	}
 	defer done()
+	if db, ok := on.(*sql.DB); ok {
+		// A connection of its own, so that one whose session an entry
+		// may have left changed (its clock fixed, its foreign key checks
+		// off) can leave the pool.
+		conn, cerr := db.Conn(ctx)
+		if cerr != nil {
+			return nil, cerr
+		}
+		defer func() {
+			if errors.Is(err, errSession) {
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+			_ = conn.Close()
+		}()
+		on = conn
+	}
 	tx, err := on.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -345,24 +362,53 @@ func (a *Applier) tx(ctx context.Context, jobs []*ledger.Job, savepoints bool) (
 // run executes one job's statements. It records the last one's row count
 // and, on the anchor, the rows a statement returns when the caller wants them.
 func (a *Applier) run(ctx context.Context, tx *sql.Tx, j *ledger.Job, r *ledger.Result) error {
-	for _, s := range j.Stmts {
+	for k, s := range j.Stmts {
 		if s.Query && j.Anchor == a.B.Name {
 			b, err := Buffer(tx.QueryContext(ctx, s.SQL, s.Args...))
 			if err != nil {
-				return err
+				return resetSession(ctx, tx, j.Stmts[k+1:], err)
 			}
 			r.Rows, r.Outcome.Rows = b, int64(len(b.Values))
 			continue
 		}
 		res, err := tx.ExecContext(ctx, s.SQL, s.Args...)
 		if err != nil {
-			return err
+			return resetSession(ctx, tx, j.Stmts[k+1:], err)
 		}
 		if r.Outcome.Rows, err = res.RowsAffected(); err != nil {
 			r.Outcome.Rows = 0
 		}
 	}
 	return nil
+}
+
+// errSession says that a failed entry's session statements could not be
+// run after it: the connection is discarded, and the batch retried.
+var errSession = errors.New("session not reset")
+
+// resetSession runs, after a statement of an entry failed with err, the
+// session statements among the entry's remaining ones: the SET timestamp =
+// DEFAULT and SET FOREIGN_KEY_CHECKS = 1 that close what a MySQL entry
+// opened before its statement (SET statements enter the ledger only as the
+// driver writes them around a statement, each opening one closed later in
+// the entry), so that the connection leaves the entry as it came, whether
+// the transaction goes on past a savepoint or ends. It returns err, or an
+// errSession error (which is no statement outcome) if they fail.
+func resetSession(ctx context.Context, tx *sql.Tx, rest []ledger.Stmt, err error) error {
+	for _, s := range rest {
+		if !sessionStmt(s.SQL) {
+			continue
+		}
+		if _, rerr := tx.ExecContext(ctx, s.SQL, s.Args...); rerr != nil {
+			return fmt.Errorf("%w: %s, after %v: %v", errSession, s.SQL, err, rerr)
+		}
+	}
+	return err
+}
+
+// sessionStmt reports whether a ledger statement sets session state.
+func sessionStmt(q string) bool {
+	return len(q) > 4 && strings.EqualFold(q[:4], "SET ")
 }
 
 // Buffered is a result set read into memory.

@@ -89,14 +89,17 @@ func (e *Engine) implicitTx(ctx context.Context, c *Session, f func(*Tx) (sql.Re
 }
 
 // post runs a write's closing statements (SET timestamp = DEFAULT) on the
-// anchor. Their failure leaves only the session's clock fixed, which the
-// next write that reads the clock sets again; it is logged.
+// anchor, on every path out of the statement, even when the caller's
+// context has been cancelled meanwhile. Their failure (a broken
+// connection, which the pool drops, or a transaction that the pool rolled
+// back on cancellation first) is logged: a connection kept could give a
+// later statement a fixed NOW().
 func (t *Tx) post(ctx context.Context, st *txStmt) {
 	if st.p == nil {
 		return
 	}
 	for _, s := range st.p.post {
-		if _, err := t.atx.ExecContext(ctx, s.SQL, s.Args...); err != nil {
+		if _, err := t.atx.ExecContext(context.WithoutCancel(ctx), s.SQL, s.Args...); err != nil {
 			t.e.log.Warn("calibrated: cannot reset the anchor's session", "sql", s.SQL, "err", err)
 		}
 	}
