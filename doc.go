@@ -75,8 +75,9 @@
 // and set explicitly, and LastInsertId is the last id drawn. What cannot be
 // made deterministic is refused with an [*UnsafeStatementError] that names
 // the fragment and the fix: random() in an UPDATE of many rows, generated
-// ids in an INSERT … SELECT, an AUTO_INCREMENT id given 0 or NULL,
-// SYSDATE(), LIMIT without ORDER BY in a write. MySQL row and unique keys
+// ids in an INSERT … SELECT, SYSDATE(), LIMIT without ORDER BY in a
+// write. (An AUTO_INCREMENT id given NULL, 0 or DEFAULT in some rows of a
+// batch is taken from the anchor like any other generated id.) MySQL row and unique keys
 // compare strings as their columns' collations do.
 //
 // # Transactions

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"testing"
 	"time"
+
+	"github.com/calibrated/calibrated/ledger"
 )
 
 // staleClocks returns how many of db's pooled connections give a NOW() more
@@ -48,12 +50,14 @@ func TestMySQLClockResetAfterFailure(t *testing.T) {
 	waitApplied(t, cl)
 	mustExec(t, cl.direct[2], "INSERT INTO stamps (id, code) VALUES (99, 'dup')")
 	mustExec(t, cl.db, "INSERT INTO stamps (id, code) VALUES (1, 'dup')") // on c: 1062 after SET timestamp
-	waitApplied(t, cl)
+	e := cl.engine(t)
+	// The anchor's own transaction applied the entry, so c's failure is a
+	// divergence: c is marked diverged once its applier has run it.
+	waitFor(t, func() bool { return e.Calibrator().State("c") == ledger.Diverged }, "backend c to be found diverged")
 	var n int
 	if err := cl.direct[2].QueryRow("SELECT count(*) FROM stamps WHERE id = 1").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("backend c applied the entry (%d, %v): the test needs it to fail there", n, err)
 	}
-	e := cl.engine(t)
 	time.Sleep(1200 * time.Millisecond)
 	if n := staleClocks(t, e.Backend("c").DB); n > 0 {
 		t.Fatalf("%d of backend c's connections still have the entry's clock", n)

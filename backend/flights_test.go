@@ -166,7 +166,7 @@ func TestFlightsKeepOrder(t *testing.T) {
 func TestFlightFails(t *testing.T) {
 	r := newFlightRig(t,
 		`CREATE TABLE chk (id int PRIMARY KEY, v int NOT NULL CHECK (v < 1000))`,
-		`INSERT INTO chk SELECT g, 0 FROM generate_series(1, 40) g`,
+		`INSERT INTO chk SELECT g, 0 FROM generate_series(1, 160) g`,
 	)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -175,8 +175,8 @@ func TestFlightFails(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 5 {
-				id := 1 + w*5 + i
+			for i := range 20 {
+				id := 1 + w*20 + i
 				v := 1
 				if id%7 == 0 {
 					v = 5000
@@ -203,8 +203,8 @@ func TestFlightFails(t *testing.T) {
 	if r.app.flying.beside.Load() == 0 {
 		t.Error("no batch flew beside another")
 	}
-	if failed != 5 || sum != 40-failed || marks != 40 {
-		t.Errorf("sum %d over %d failed, %d marks; want sum %d, 40 marks", sum, failed, marks, 40-failed)
+	if failed != 160/7 || sum != 160-failed || marks != 160 {
+		t.Errorf("sum %d over %d failed, %d marks; want %d failed, sum %d, 160 marks", sum, failed, marks, 160/7, 160-failed)
 	}
 }
 
@@ -222,7 +222,8 @@ func TestFlightsFreedUniqueValue(t *testing.T) {
 	email := func(id int, v string) []ledger.Key {
 		return []ledger.Key{ledger.RowKey("users", fmt.Sprint(id)), {Table: "users", Row: `email\=` + v}}
 	}
-	for i := range 30 {
+	// At least 30 rounds, and on until batches have flown beside others.
+	for i := 0; i < 30 || r.app.flying.beside.Load() == 0 && i < 300; i++ {
 		var wg sync.WaitGroup
 		var free, take *ledger.Job
 		var took ledger.Result
@@ -231,7 +232,9 @@ func TestFlightsFreedUniqueValue(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r.write(t, []ledger.Key{ledger.RowKey("kv", fmt.Sprint(k))}, `UPDATE kv SET v = v + 1 WHERE id = $1`, k)
+				for range 3 {
+					r.write(t, []ledger.Key{ledger.RowKey("kv", fmt.Sprint(k))}, `UPDATE kv SET v = v + 1 WHERE id = $1`, k)
+				}
 			}()
 		}
 		wg.Add(2)

@@ -411,6 +411,43 @@ func TestDownBackend(t *testing.T) {
 
 // TestCalibration: an outcome that differs from the anchor's marks the
 // backend diverged (P7); it then serves no reads and applies nothing.
+// TestCalibrationOfOwnCommits: a transaction's commit that the anchor's
+// own transaction applied (its outcome Skipped) must succeed everywhere: a
+// backend failing it is diverged, one replaying it after a crash is not.
+func TestCalibrationOfOwnCommits(t *testing.T) {
+	c := start(t, "a", "b", "c", "d")
+	ctx := context.Background()
+	l := submit(t, c, &ledger.Event{Type: ledger.Lock, Tx: "1", Backend: "a", Keys: []ledger.Key{row1}})
+	decided(t, l)
+	cm := submit(t, c, &ledger.Event{Type: ledger.Commit, Tx: "1", Backend: "a", Stmts: []ledger.Stmt{{SQL: "x"}}})
+	if decided(t, cm) != ledger.Admitted {
+		t.Fatal("commit not admitted")
+	}
+	cm.Release()
+	for b, o := range map[string]ledger.Outcome{
+		"a": {Skipped: true},
+		"b": {SQLState: "23505", Msg: "duplicate key"},
+		"c": {Rows: 1},
+		"d": {Skipped: true},
+	} {
+		jobs, err := c.NextJobs(ctx, b, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Report(ctx, b, jobs, []ledger.Result{{Outcome: o}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for b, want := range map[string]ledger.BackendState{"a": ledger.Active, "b": ledger.Diverged, "c": ledger.Active, "d": ledger.Active} {
+		if s := c.State(b); s != want {
+			t.Errorf("%s is %v, want %v", b, s, want)
+		}
+	}
+}
+
 func TestCalibration(t *testing.T) {
 	c := start(t, "a", "b", "c")
 	w := submit(t, c, write(row1))
