@@ -126,6 +126,7 @@ type Calibrator struct {
 	held      *keySet       // keys of every holder: open transactions and jobs not yet done
 	open      *keySet       // keys of open transactions only (holders without a job)
 	holders   map[string]*holder
+	txs       map[string]*holder // the holders of open transactions (no job yet): what expire looks at
 	waiting   []*request
 	jobs      map[Seq]*Job
 	queues    map[string][]*Job
@@ -157,7 +158,7 @@ func NewCalibrator(log Log, origin string, backends []string) *Calibrator {
 	c := &Calibrator{
 		log: log, origin: origin, backends: append([]string(nil), backends...),
 		progress: make(chan struct{}), held: newKeySet(), open: newKeySet(),
-		holders: map[string]*holder{}, jobs: map[Seq]*Job{},
+		holders: map[string]*holder{}, txs: map[string]*holder{}, jobs: map[Seq]*Job{},
 		queues: map[string][]*Job{}, pending: map[string]*keySet{},
 		tickets: map[uint64]*Ticket{}, stopped: make(chan struct{}), lapsed: map[string]bool{},
 		states: map[string]BackendState{}, leases: map[string]lease{}, seen: map[string]time.Time{},
@@ -411,7 +412,7 @@ func txID(origin, tx string) string { return "t/" + origin + "/" + tx }
 // Log time only moves with stamps in the log, so every process expires the
 // same transactions at the same point.
 func (c *Calibrator) expire() {
-	for id, h := range c.holders {
+	for id, h := range c.txs {
 		if h.job != nil || h.expires.IsZero() || !c.now.After(h.expires) {
 			continue
 		}
@@ -570,6 +571,7 @@ func (c *Calibrator) admit(r *request) {
 		h := c.holders[id]
 		if h == nil {
 			h = c.newHolder(id)
+			c.txs[id] = h
 		}
 		if exp := ev.Stamp.Add(ev.Lease); ev.Lease > 0 && exp.After(h.expires) {
 			h.expires = exp
@@ -631,6 +633,7 @@ func (c *Calibrator) newJob(seq Seq, ev *Event, h *holder, t *Ticket) *Job {
 	}
 	c.open.remove(h.keys) // no longer an open transaction's
 	h.job = j
+	delete(c.txs, h.id)
 	if len(j.pendingOn) > 0 {
 		c.jobs[seq] = j
 	}
@@ -781,6 +784,7 @@ func (c *Calibrator) release(h *holder) {
 		c.open.remove(h.keys)
 	}
 	delete(c.holders, h.id)
+	delete(c.txs, h.id)
 	if j := h.job; j != nil {
 		close(j.done)
 		closeOnce(j.anchored)
