@@ -1,8 +1,6 @@
 package calibrated
 
 import (
-	"database/sql"
-	"math/rand/v2"
 	"net/url"
 	"testing"
 
@@ -34,15 +32,5 @@ func throughProxies(b *testing.B, urls []string, ms int) []string {
 // they are between machines.
 func BenchmarkUpdateConcurrentNetwork(b *testing.B) {
 	direct := dbtest.Open(b, throughProxies(b, dbtest.Postgres(b, 1), 1))[0]
-	cl := openCluster(b, throughProxies(b, dbtest.Postgres(b, 2), 1))
-	update := func(db *sql.DB) func(c, i int) error {
-		return func(c, i int) error {
-			_, err := db.Exec(`UPDATE kv SET v = v + 1 WHERE id = $1`, 1+rand.IntN(1000))
-			return err
-		}
-	}
-	for _, db := range []*sql.DB{direct, cl.db} {
-		seedKV(b, db, 1000)
-	}
-	pairedConcurrent(b, 8, 200, "direct-writes/s", "calibrated-writes/s", update(direct), update(cl.db), direct, cl.db)
+	updateConcurrent(b, direct, openCluster(b, throughProxies(b, dbtest.Postgres(b, 2), 1)), 200)
 }

@@ -38,17 +38,8 @@ func TestNativeErrorsGORMMySQL(t *testing.T) {
 		urls[i] = "mysql://" + d + "?parseTime=true"
 	}
 	open := func(t *testing.T, opts ...string) *gorm.DB {
-		g, err := gorm.Open(mysql.New(mysql.Config{DriverName: "calibrated", DSN: dbtest.DSN(urls, opts...)}),
+		return openGORM(t, mysql.New(mysql.Config{DriverName: "calibrated", DSN: dbtest.DSN(urls, opts...)}),
 			&gorm.Config{Logger: logger.Discard, TranslateError: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sqlDB, err := g.DB()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { sqlDB.Close() })
-		return g
 	}
 	if err := open(t).AutoMigrate(&nativeParent{}, &nativeChild{}); err != nil {
 		t.Fatal(err)

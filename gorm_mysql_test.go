@@ -30,16 +30,7 @@ func TestGORMMySQL(t *testing.T) {
 	gormsuite.Run(t, gormsuite.Env{
 		Dialect: "mysql",
 		Open: func(t *testing.T) *gorm.DB {
-			g, err := gorm.Open(mysql.New(mysql.Config{DriverName: "calibrated", DSN: dbtest.DSN(urls)}), &gorm.Config{Logger: logger.Discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sqlDB, err := g.DB()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { sqlDB.Close() })
-			return g
+			return openGORM(t, mysql.New(mysql.Config{DriverName: "calibrated", DSN: dbtest.DSN(urls)}), &gorm.Config{Logger: logger.Discard})
 		},
 		Direct:    direct,
 		Digest:    dbtest.RowsDigest,

@@ -50,9 +50,16 @@ func (gLanguage) TableName() string { return "languages" }
 
 var gormTables = []string{"users", "orders", "languages", "user_languages"}
 
-func openGorm(t *testing.T, cl *cluster, dsn string) *gorm.DB {
+// openGorm opens GORM's PostgreSQL dialector on calibrated's dsn.
+func openGorm(t *testing.T, dsn string) *gorm.DB {
 	t.Helper()
-	g, err := gorm.Open(postgres.New(postgres.Config{DriverName: "calibrated", DSN: dsn}), &gorm.Config{Logger: logger.Discard})
+	return openGORM(t, postgres.New(postgres.Config{DriverName: "calibrated", DSN: dsn}), &gorm.Config{Logger: logger.Discard})
+}
+
+// openGORM opens d with cfg and closes its database when t ends.
+func openGORM(t testing.TB, d gorm.Dialector, cfg *gorm.Config) *gorm.DB {
+	t.Helper()
+	g, err := gorm.Open(d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +80,7 @@ func TestGORM(t *testing.T) {
 	urls := dbtest.Postgres(t, 3)
 	gormsuite.Run(t, gormsuite.Env{
 		Dialect:   "postgres",
-		Open:      func(t *testing.T) *gorm.DB { return openGorm(t, nil, dbtest.DSN(urls)) },
+		Open:      func(t *testing.T) *gorm.DB { return openGorm(t, dbtest.DSN(urls)) },
 		Direct:    dbtest.Open(t, urls),
 		Digest:    func(t testing.TB, db *sql.DB, table, _ string) string { return dbtest.Checksum(t, db, table) },
 		ForUpdate: true,
@@ -85,7 +92,7 @@ func TestGORM(t *testing.T) {
 func TestGORMConcurrentCreates(t *testing.T) {
 	urls := dbtest.Postgres(t, 3)
 	cl := &cluster{direct: dbtest.Open(t, urls), urls: urls}
-	g := openGorm(t, cl, dbtest.DSN(urls))
+	g := openGorm(t, dbtest.DSN(urls))
 	if err := g.AutoMigrate(&gUser{}, &gOrder{}, &gLanguage{}); err != nil {
 		t.Fatal(err)
 	}
