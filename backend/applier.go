@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -168,13 +169,16 @@ func (a *Applier) committed(ctx context.Context, jobs []*ledger.Job, res []ledge
 // statements it prepared before the schema changed.
 func cutAfterDDL(jobs []*ledger.Job) ([]*ledger.Job, bool) {
 	for i, j := range jobs {
-		for _, k := range j.Keys {
-			if k.IsAll() {
-				return jobs[:i+1], true
-			}
+		if isDDL(j) {
+			return jobs[:i+1], true
 		}
 	}
 	return jobs, false
+}
+
+// isDDL reports whether j takes every key, as DDL does.
+func isDDL(j *ledger.Job) bool {
+	return slices.ContainsFunc(j.Keys, ledger.Key.IsAll)
 }
 
 // foreignCommitWait is how long an applier waits for another process's
@@ -316,15 +320,47 @@ func (a *Applier) tx(ctx context.Context, jobs []*ledger.Job, savepoints bool) (
 			_ = tx.Rollback()
 		}
 	}()
-	fresh, err := a.mark(ctx, tx, jobs)
-	if err != nil {
-		return nil, err
+	// MySQL commits the open transaction before it runs DDL, marks and
+	// all: a DDL entry (always a batch's last, see cutAfterDDL) is marked
+	// only after it ran, so that one that fails is not found applied.
+	marked, late := jobs, (*ledger.Job)(nil)
+	if a.B.Dialect == "mysql" && isDDL(jobs[len(jobs)-1]) {
+		marked, late = jobs[:len(jobs)-1], jobs[len(jobs)-1]
+	}
+	fresh := map[ledger.Seq]bool{}
+	if len(marked) > 0 {
+		if fresh, err = a.mark(ctx, tx, marked); err != nil {
+			return nil, err
+		}
+	}
+	if late != nil {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+AppliedTable+` WHERE ledger = ? AND seq = ?`, a.LedgerID, int64(late.Seq)).Scan(&n); err != nil {
+			return nil, err
+		}
+		fresh[late.Seq] = n == 0
 	}
 	res = make([]ledger.Result, len(jobs))
 	for i, j := range jobs {
 		r := &res[i]
 		if !fresh[j.Seq] {
 			r.Skipped = true
+			continue
+		}
+		if j == late {
+			// No savepoint survives the DDL's implicit commit. Its
+			// statement error is its outcome, the same on every backend;
+			// the mark records it either way.
+			if serr := a.run(ctx, tx, j, r); serr != nil {
+				state, ok := sqlState(serr)
+				if !ok || errors.Is(serr, errSession) {
+					return nil, serr
+				}
+				r.SQLState, r.Msg, r.Err, r.Rows = state, serr.Error(), serr, nil
+			}
+			if _, err := tx.ExecContext(ctx, MarkSQL(a.B.Dialect), a.LedgerID, int64(j.Seq)); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if savepoints {
