@@ -658,9 +658,13 @@ func (c *Calibrator) commit(seq Seq, ev *Event, t *Ticket) {
 	// and no earlier entry on them was pending where the transaction ran.
 	extra := without(ev.Keys, h.keys)
 	conflict := c.pending[c.runsOn(ev)] != nil && c.pending[c.runsOn(ev)].conflicts(extra)
-	for _, o := range c.holders {
-		if o != h && overlaps(o.keys, extra) {
-			conflict = true
+	if len(extra) > 0 && c.held.conflicts(extra) {
+		// Someone holds a key that meets them: find out whether it is
+		// only the transaction itself (its table key over a new row).
+		for _, o := range c.holders {
+			if o != h && overlaps(o.keys, extra) {
+				conflict = true
+			}
 		}
 	}
 	if conflict {
