@@ -346,6 +346,11 @@ func (l *Log) tail(ctx context.Context, at ledger.Seq) (ledger.Seq, error) {
 	defer cancel()
 	n, err := tailScript.Run(rctx, l.rdb, []string{l.stream, l.meta}, l.ident).Int64()
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// The caller's deadline cut the request (go-redis reports an
+			// i/o timeout then): that is the caller's error, not the ledger's.
+			return 0, cerr
+		}
 		return 0, l.fail("tail", at, err)
 	}
 	return ledger.Seq(n), nil
