@@ -115,20 +115,7 @@ func (a *Applier) Run(ctx context.Context) error {
 		}
 		res, err := a.apply(ctx, jobs)
 		if err != nil {
-			if a.Health != nil && ctx.Err() == nil {
-				a.Health(err)
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if Replan(err) {
-				// DDL this applier did not see (on a private table, or
-				// from outside) made a prepared statement stale: every
-				// connection forgets its statements before the retry.
-				a.B.SchemaChanged()
-			}
-			a.logger().Warn("calibrated: apply failed; retrying", "backend", a.B.Name, "seq", jobs[0].Seq, "err", err)
-			if !sleep(ctx, a.retry()) {
+			if !a.backOff(ctx, jobs[0].Seq, err) {
 				return ctx.Err()
 			}
 			continue
@@ -137,6 +124,27 @@ func (a *Applier) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// backOff handles a batch from seq on that failed with err, before it is
+// retried: it tells the health monitor, makes every connection forget its
+// statements if a stale prepared statement failed it, logs, and waits. It
+// returns false once ctx is done.
+func (a *Applier) backOff(ctx context.Context, seq ledger.Seq, err error) bool {
+	if a.Health != nil && ctx.Err() == nil {
+		a.Health(err)
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	if Replan(err) {
+		// DDL this applier did not see (on a private table, or from
+		// outside) made a prepared statement stale: every connection
+		// forgets its statements before the retry.
+		a.B.SchemaChanged()
+	}
+	a.logger().Warn("calibrated: apply failed; retrying", "backend", a.B.Name, "seq", seq, "err", err)
+	return sleep(ctx, a.retry())
 }
 
 // committed finishes a batch that committed: the health report, the

@@ -44,9 +44,9 @@ import (
 // and its keys conflict with no flying entry's. A foreign key check reads
 // the parent row by its primary key, which the entry's keys name. Any
 // entry that does not fly waits until every flight has landed, and then
-// runs alone, as before. If a flight fails, the applier waits for the
-// others and applies the queue from its head again the usual way: the
-// applied marks skip what the others committed.
+// runs alone, as before. A flight that fails is applied again the usual
+// way while the others stay up: it commutes with them, so it may land
+// after them.
 const maxFlights = 4
 
 // schemaTTL is how long the applier trusts what it read of its backend's
@@ -88,8 +88,9 @@ func (a *Applier) launch(ctx context.Context, jobs []*ledger.Job) *flight {
 	return f
 }
 
-// flyable returns the longest prefix of jobs that may fly beside flights.
-func (a *Applier) flyable(ctx context.Context, flights []*flight, jobs []*ledger.Job) []*ledger.Job {
+// flyable returns the longest prefix of jobs that may fly beside the jobs
+// up (those of the flights up, in order).
+func (a *Applier) flyable(ctx context.Context, up, jobs []*ledger.Job) []*ledger.Job {
 	if a.B.Dialect != "postgres" || len(jobs) == 0 {
 		return nil
 	}
@@ -106,10 +107,8 @@ func (a *Applier) flyable(ctx context.Context, flights []*flight, jobs []*ledger
 		fl.read, fl.ddl = time.Now(), ddl
 	}
 	var flyingKeys []ledger.Key
-	for _, f := range flights {
-		for _, j := range f.jobs {
-			flyingKeys = append(flyingKeys, j.Keys...)
-		}
+	for _, j := range up {
+		flyingKeys = append(flyingKeys, j.Keys...)
 	}
 	for i, j := range jobs {
 		if !a.commutes(ctx, j) || ledger.Overlap(flyingKeys, j.Keys) {
@@ -125,7 +124,7 @@ func (a *Applier) commutes(ctx context.Context, j *ledger.Job) bool {
 		return false
 	}
 	for _, k := range j.Keys {
-		if k.IsAll() || strings.Contains(k.Row, `\=`) { // router.UniqueKey's separator
+		if k.IsAll() || router.IsUniqueKey(k) {
 			return false
 		}
 	}
@@ -163,16 +162,14 @@ func (a *Applier) commutes(ctx context.Context, j *ledger.Job) bool {
 func (a *Applier) fly(ctx context.Context, flights []*flight, batch int) ([]*flight, error) {
 	var more <-chan struct{} // closed when there may be more to launch
 	if len(flights) < maxFlights {
-		n := 0
 		var up []*ledger.Job
 		for _, f := range flights {
-			n += len(f.jobs)
 			up = append(up, f.jobs...)
 		}
 		var queued []*ledger.Job
-		queued, more = a.Cal.QueuedJobs(a.B.Name, n+batch)
-		if len(queued) > n && slices.Equal(queued[:n], up) {
-			if next := a.flyable(ctx, flights, queued[n:]); len(next) > 0 {
+		queued, more = a.Cal.QueuedJobs(a.B.Name, len(up)+batch)
+		if n := len(up); len(queued) > n && slices.Equal(queued[:n], up) {
+			if next := a.flyable(ctx, up, queued[n:]); len(next) > 0 {
 				a.flying.beside.Add(1)
 				return append(flights, a.launch(ctx, next)), nil
 			}
@@ -200,21 +197,15 @@ func (a *Applier) fly(ctx context.Context, flights []*flight, batch int) ([]*fli
 // ctx ends. The flights beside it commute with it, so it may land after
 // them; they stay up, their results kept for their reports.
 func (a *Applier) reland(ctx context.Context, f *flight) error {
-	for err := f.err; err != nil; {
-		if a.Health != nil && ctx.Err() == nil && !errors.Is(err, errStatement) {
-			a.Health(err)
-		}
-		if ctx.Err() != nil {
+	err := f.err
+	if errors.Is(err, errStatement) || errors.Is(err, errNotPgx) {
+		// The backend refused a statement, or the flight could not fly:
+		// no reason to wait before the usual way.
+		f.res, err = a.apply(ctx, f.jobs)
+	}
+	for err != nil {
+		if !a.backOff(ctx, f.jobs[0].Seq, err) {
 			return ctx.Err()
-		}
-		if !errors.Is(err, errStatement) && !errors.Is(err, errNotPgx) {
-			if Replan(err) {
-				a.B.SchemaChanged()
-			}
-			a.logger().Warn("calibrated: apply failed; retrying", "backend", a.B.Name, "seq", f.jobs[0].Seq, "err", err)
-			if !sleep(ctx, a.retry()) {
-				return ctx.Err()
-			}
 		}
 		f.res, err = a.apply(ctx, f.jobs)
 	}

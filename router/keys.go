@@ -37,6 +37,10 @@ func UniqueKey(table string, cols, vals []string) ledger.Key {
 	return ledger.Key{Table: table, Row: ledger.RowKey(table, cols...).Row + uniqueSep + ledger.RowKey(table, vals...).Row}
 }
 
+// IsUniqueKey reports whether k is a unique key as [UniqueKey] makes it,
+// rather than a primary-key row key or a table key.
+func IsUniqueKey(k ledger.Key) bool { return strings.Contains(k.Row, uniqueSep) }
+
 // Keys binds the analysis to the arguments of one execution and returns the
 // keys it touches (DESIGN §6). DDL gives [ledger.All]; transaction control
 // and Session statements give nil. For reads and writes, each table gives
