@@ -90,29 +90,6 @@ type Table struct {
 }
 
 // Analysis is what one statement text is, computed once and cached by text.
-// Contained reports that a write reads no row it does not lock: one
-// INSERT ... VALUES, UPDATE or DELETE of one table, named once, with no
-// function call, subquery, CTE, upsert or RETURNING. On PostgreSQL such a
-// statement, run while an earlier transaction that has already executed
-// commits, gives what it would give after that commit: the rows it writes
-// wait for the earlier transaction's row locks and are re-checked, and an
-// insert waits for a conflicting uncommitted key (read committed). Only
-// the PostgreSQL analyzer tells; other dialects' writes are never
-// contained. Triggers, rules and row security on the table are the
-// schema's to rule out.
-func (a *Analysis) Contained() bool {
-	if !a.postgres || a.Kind != Write || a.Multi || a.all || a.calls || a.Returning || a.OnConflict ||
-		a.Unordered != "" || len(a.LimitOrders) > 0 || len(a.Volatile) > 0 || len(a.Tables) != 1 {
-		return false
-	}
-	t := &a.Tables[0]
-	return t.Target && !t.wide && !t.opaque && !t.upsert && (!t.insert || t.InsertRows != nil)
-}
-
-// Arg is one argument of a statement, as database/sql passes it to a
-// driver: positional ($1, ? in order) by Ordinal, from 1.
-type Arg = driver.NamedValue
-
 // An Analysis returned by [Analyzer.Analyze] is shared: treat it as
 // immutable.
 type Analysis struct {
@@ -167,6 +144,29 @@ type Analysis struct {
 	rewriteErr  error
 	rewriteDone bool
 }
+
+// Contained reports that a write reads no row it does not lock: one
+// INSERT ... VALUES, UPDATE or DELETE of one table, named once, with no
+// function call, subquery, CTE, upsert or RETURNING. On PostgreSQL such a
+// statement, run while an earlier transaction that has already executed
+// commits, gives what it would give after that commit: the rows it writes
+// wait for the earlier transaction's row locks and are re-checked, and an
+// insert waits for a conflicting uncommitted key (read committed). Only
+// the PostgreSQL analyzer tells; other dialects' writes are never
+// contained. Triggers, rules and row security on the table are the
+// schema's to rule out.
+func (a *Analysis) Contained() bool {
+	if !a.postgres || a.Kind != Write || a.Multi || a.all || a.calls || a.Returning || a.OnConflict ||
+		a.Unordered != "" || len(a.LimitOrders) > 0 || len(a.Volatile) > 0 || len(a.Tables) != 1 {
+		return false
+	}
+	t := &a.Tables[0]
+	return t.Target && !t.wide && !t.opaque && !t.upsert && (!t.insert || t.InsertRows != nil)
+}
+
+// Arg is one argument of a statement, as database/sql passes it to a
+// driver: positional ($1, ? in order) by Ordinal, from 1.
+type Arg = driver.NamedValue
 
 // ParseError is returned for text the dialect's parser rejects.
 type ParseError struct {
