@@ -413,7 +413,7 @@ func txID(origin, tx string) string { return "t/" + origin + "/" + tx }
 // same transactions at the same point.
 func (c *Calibrator) expire() {
 	for id, h := range c.txs {
-		if h.job != nil || h.expires.IsZero() || !c.now.After(h.expires) {
+		if h.expires.IsZero() || !c.now.After(h.expires) {
 			continue
 		}
 		c.lapsed[id] = true

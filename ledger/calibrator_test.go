@@ -409,8 +409,6 @@ func TestDownBackend(t *testing.T) {
 	}
 }
 
-// TestCalibration: an outcome that differs from the anchor's marks the
-// backend diverged (P7); it then serves no reads and applies nothing.
 // TestCalibrationOfOwnCommits: a transaction's commit that the anchor's
 // own transaction applied (its outcome Skipped) must succeed everywhere: a
 // backend failing it is diverged, one replaying it after a crash is not.
@@ -448,6 +446,8 @@ func TestCalibrationOfOwnCommits(t *testing.T) {
 	}
 }
 
+// TestCalibration: an outcome that differs from the anchor's marks the
+// backend diverged (P7); it then serves no reads and applies nothing.
 func TestCalibration(t *testing.T) {
 	c := start(t, "a", "b", "c")
 	w := submit(t, c, write(row1))
