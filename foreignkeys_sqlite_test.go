@@ -29,16 +29,7 @@ func liteFKCluster(t *testing.T, params string) (*sql.DB, []*sql.DB, driver.Conn
 		t.Cleanup(func() { d.Close() })
 		direct = append(direct, d)
 	}
-	cfg, err := ParseDSN(dbtest.DSN(urls))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	t.Cleanup(func() { db.Close() })
+	db, c := openDSN(t, dbtest.DSN(urls))
 	return db, direct, c
 }
 
