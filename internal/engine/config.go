@@ -85,6 +85,10 @@ type Observer interface {
 // nobody is the Observer of a Config without one.
 type nobody struct{}
 
+// observed reports whether the engine has an Observer of its own, for work
+// done only to tell it something.
+func (e *Engine) observed() bool { return e.metrics != Observer(nobody{}) }
+
 func (nobody) Admitted(string)                {}
 func (nobody) Conflict(string)                {}
 func (nobody) LockWait(time.Duration)         {}

@@ -69,7 +69,7 @@ func (e *Engine) monitor(ctx context.Context) {
 		if e.sharedLedger {
 			e.keepLeases(ctx, false)
 		}
-		if e.metrics != nil {
+		if e.observed() {
 			st := e.cal.Stats()
 			for _, b := range e.backends {
 				e.metrics.SetLag(b.Name, st.Queued[b.Name])

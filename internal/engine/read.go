@@ -89,7 +89,7 @@ func (e *Engine) waitOn(ctx context.Context, name string, keys []ledger.Key, tx 
 
 // observeReadWait records how long a read waited for its keys, if it did.
 func (e *Engine) observeReadWait(backend string, start time.Time) {
-	if e.metrics != nil {
+	if e.observed() {
 		e.metrics.ReadWait(backend, time.Since(start))
 	}
 }
