@@ -139,6 +139,7 @@ type Calibrator struct {
 	leases    map[string]lease     // applier leases by backend (remote mode)
 	seen      map[string]time.Time // each origin's latest stamp
 	ri        readIndex            // shares tail reads among concurrent Syncs
+	inPlace   InPlace              // the log, if its events can be read in place (set by Start)
 
 	// OnAppend, if set before Start, hears how long each append took.
 	OnAppend func(time.Duration)
@@ -185,6 +186,7 @@ func (c *Calibrator) Start() error {
 		return err
 	}
 	c.cancel = cancel
+	c.inPlace, _ = c.log.(InPlace)
 	go c.run(ctx, cur)
 	return nil
 }
@@ -227,11 +229,36 @@ func (c *Calibrator) run(ctx context.Context, cur Cursor) {
 			return
 		}
 		c.mu.Lock()
-		c.apply(seq, ev)
-		c.processed = seq
+		if seq > c.processed { // else an appender applied it (catchUp)
+			c.apply(seq, ev)
+			c.processed = seq
+			close(c.progress)
+			c.progress = make(chan struct{})
+		}
+		c.mu.Unlock()
+	}
+}
+
+// catchUp applies, in the calling goroutine, the events of an in-place
+// log up to seq that the loop has not yet read: an appender's own event
+// and those before it, in log order as the loop would. What it applies
+// the loop then skips.
+func (c *Calibrator) catchUp(seq Seq) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	moved := false
+	for c.err == nil && c.processed < seq {
+		ev, ok := c.inPlace.Event(c.processed + 1)
+		if !ok {
+			break
+		}
+		c.apply(c.processed+1, ev)
+		c.processed++
+		moved = true
+	}
+	if moved {
 		close(c.progress)
 		c.progress = make(chan struct{})
-		c.mu.Unlock()
 	}
 }
 
@@ -314,6 +341,9 @@ func (c *Calibrator) Submit(ctx context.Context, ev *Event) (*Ticket, error) {
 		return nil, err
 	}
 	t.Seq = seq
+	if c.inPlace != nil {
+		c.catchUp(seq)
+	}
 	return t, nil
 }
 

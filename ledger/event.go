@@ -86,6 +86,16 @@ type Log interface {
 	Close() error
 }
 
+// InPlace is a Log whose events can be read in place as soon as Append
+// returns: an in-process log. A calibrator over such a log applies every
+// event up to the one just appended in the appending goroutine, so that a
+// decision or an acknowledgement needs no hand-off to the calibrator's own
+// goroutine and back.
+type InPlace interface {
+	// Event returns the event at seq, or false if there is none (yet).
+	Event(seq Seq) (*Event, bool)
+}
+
 // Cursor reads a log in order.
 type Cursor interface {
 	// Next returns the next event, blocking at the tail until one is

@@ -20,7 +20,10 @@ type Log struct {
 	closed bool
 }
 
-var _ ledger.Log = (*Log)(nil)
+var (
+	_ ledger.Log     = (*Log)(nil)
+	_ ledger.InPlace = (*Log)(nil)
+)
 
 // New returns an empty log with a fresh random identity.
 func New() *Log {
@@ -46,6 +49,16 @@ func (l *Log) Append(ctx context.Context, ev *ledger.Event) (ledger.Seq, error) 
 	close(l.grew)
 	l.grew = make(chan struct{})
 	return ledger.Seq(len(l.events)), nil
+}
+
+// Event implements [ledger.InPlace].
+func (l *Log) Event(seq ledger.Seq) (*ledger.Event, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || seq < 1 || int(seq) > len(l.events) {
+		return nil, false
+	}
+	return l.events[seq-1], true
 }
 
 // Tail implements [ledger.Log].
