@@ -121,6 +121,7 @@ type Calibrator struct {
 
 	mu        sync.Mutex
 	processed Seq
+	quiet     Seq           // the latest position where the state was the empty log's
 	progress  chan struct{} // closed and replaced after every event
 	err       error         // why the loop stopped
 	held      *keySet       // keys of every holder: open transactions and jobs not yet done
@@ -230,12 +231,21 @@ func (c *Calibrator) run(ctx context.Context, cur Cursor) {
 		}
 		c.mu.Lock()
 		if seq > c.processed { // else an appender applied it (catchUp)
-			c.apply(seq, ev)
-			c.processed = seq
+			c.step(seq, ev)
 			close(c.progress)
 			c.progress = make(chan struct{})
 		}
 		c.mu.Unlock()
+	}
+}
+
+// step applies the event at seq, the next one, and notes whether the
+// state is then the empty log's (see [Calibrator.Quiescent]).
+func (c *Calibrator) step(seq Seq, ev *Event) {
+	c.apply(seq, ev)
+	c.processed = seq
+	if c.quiescent() {
+		c.quiet = seq
 	}
 }
 
@@ -252,8 +262,7 @@ func (c *Calibrator) catchUp(seq Seq) {
 		if !ok {
 			break
 		}
-		c.apply(c.processed+1, ev)
-		c.processed++
+		c.step(c.processed+1, ev)
 		moved = true
 	}
 	if moved {
@@ -1027,21 +1036,28 @@ func (c *Calibrator) WaitAnyClear(ctx context.Context, candidates []string, keys
 	return got, err
 }
 
-// Quiescent returns the last position read if, there, nothing is held,
-// nothing waits, nothing is pending anywhere and every backend is active:
-// the state the empty log gives. A log may be trimmed up to that position.
+// Quiescent returns the latest position read at which nothing was held,
+// nothing waited, nothing was pending anywhere and every backend was
+// active: where the state was the one the empty log gives. A log may be
+// trimmed up to that position, whatever has happened since; ok is false
+// if there was no such position.
 func (c *Calibrator) Quiescent() (Seq, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.quiet, c.quiet > 0
+}
+
+// quiescent reports whether the state now is the empty log's.
+func (c *Calibrator) quiescent() bool {
 	if len(c.holders) > 0 || len(c.waiting) > 0 || len(c.jobs) > 0 || len(c.lapsed) > 0 {
-		return 0, false
+		return false
 	}
 	for _, s := range c.states {
 		if s != Active {
-			return 0, false
+			return false
 		}
 	}
-	return c.processed, true
+	return true
 }
 
 // Stats is a snapshot of the calibrator for status displays and tests.

@@ -71,3 +71,32 @@ func TestInPlaceAppliesOnce(t *testing.T) {
 		last = s
 	}
 }
+
+// TestQuiescentRemembered: the calibrator remembers the latest position
+// where its state was the empty log's, so a log can be trimmed there while
+// later writes are still pending.
+func TestQuiescentRemembered(t *testing.T) {
+	c := start(t, "a", "b")
+	if _, ok := c.Quiescent(); ok {
+		t.Fatal("quiescent before any event")
+	}
+	w := submit(t, c, write(row1))
+	decided(t, w)
+	if _, ok := c.Quiescent(); ok {
+		t.Fatal("quiescent with a write pending everywhere")
+	}
+	applyAll(t, c, "a")
+	applyAll(t, c, "b")
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	quiet, ok := c.Quiescent()
+	if !ok || quiet <= w.Seq {
+		t.Fatalf("Quiescent() = %d, %v once the write was applied everywhere; want a position after %d", quiet, ok, w.Seq)
+	}
+	pending := submit(t, c, write(row2))
+	decided(t, pending)
+	if got, ok := c.Quiescent(); !ok || got != quiet {
+		t.Fatalf("Quiescent() = %d, %v with a new write pending; want %d, the last quiet point", got, ok, quiet)
+	}
+}
