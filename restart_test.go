@@ -209,3 +209,39 @@ func TestTrimAndRestart(t *testing.T) {
 	}
 	t.Logf("trimmed before %d", first)
 }
+
+// TestLocalLedgerTrimmed: the in-process ledger drops what it no longer
+// needs, so a long-running process does not keep every write it made: it
+// is trimmed at the latest point where nothing was pending, even while a
+// backend has writes still to apply.
+func TestLocalLedgerTrimmed(t *testing.T) {
+	cl := openCluster(t, dbtest.Postgres(t, 2), "ack=anchor")
+	e := cl.engine(t)
+	e.SetTrimEvery(0)
+	mustExec(t, cl.db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
+	for i := 0; i < 300; i++ {
+		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
+	}
+	waitApplied(t, cl)
+	tail, err := e.Ledger().Tail(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.StopApplier("b")
+	for i := 0; i < 10; i++ {
+		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
+	}
+	tr, ok := e.Ledger().(interface{ First() ledger.Seq })
+	if !ok {
+		t.Fatal("the in-process ledger cannot be trimmed")
+	}
+	waitFor(t, func() bool { return tr.First() > tail }, "the in-process ledger to be trimmed while b lags")
+	e.StartApplier("b")
+	waitApplied(t, cl)
+	for i, db := range cl.direct {
+		if n := count(t, db); n != 310 {
+			t.Errorf("backend %c: n = %d, want 310", 'a'+i, n)
+		}
+	}
+}
