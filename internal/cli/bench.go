@@ -45,6 +45,10 @@ Workloads:
   tpcb     pgbench's TPC-B-like transaction (account, teller, branch, history)
   hot-N    single-row UPDATEs over N rows: the contention sweep (-hot-rows)
 
+With -rounds N every target of a workload is opened first and the targets
+take turns, N times each, every turn a share of -duration: on a machine
+whose speed drifts, the ratios then compare targets measured side by side.
+
 The databases are created on the servers and dropped at the end. With
 -postgres2 the second database of every two-database target lives on that
 server instead, as two real backends would.
@@ -61,6 +65,7 @@ type benchConfig struct {
 	pgpool    string
 	clients   int
 	duration  time.Duration
+	rounds    int // each target's duration is split into this many turns, the targets taking turns
 	workloads []string
 	targets   []string
 	jsonOut   bool
@@ -95,6 +100,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.pgpool, "pgpool", "", "`path` of the pgpool binary; empty: no pgpool row")
 	fs.IntVar(&cfg.clients, "clients", 8, "concurrent clients")
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "how long each workload runs against each target")
+	fs.IntVar(&cfg.rounds, "rounds", 1, "split each target's duration into this many turns, the targets taking turns, so that a machine whose speed drifts slows every target alike")
 	workloads := fs.String("workloads", strings.Join(benchWorkloads, ","), "comma-separated workloads")
 	targets := fs.String("targets", strings.Join(benchTargets, ","), "comma-separated targets")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the rows as JSON")
@@ -112,8 +118,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "calibrated bench: -postgres URL is required, e.g. -postgres postgres://postgres@127.0.0.1:5432/postgres")
 		return ExitUsage
 	}
-	if cfg.clients < 1 || cfg.duration <= 0 {
-		fmt.Fprintln(stderr, "calibrated bench: -clients must be at least 1 and -duration positive")
+	if cfg.clients < 1 || cfg.duration <= 0 || cfg.rounds < 1 {
+		fmt.Fprintln(stderr, "calibrated bench: -clients and -rounds must be at least 1 and -duration positive")
 		return ExitUsage
 	}
 	var err error
@@ -187,32 +193,76 @@ func runBench(ctx context.Context, cfg benchConfig, progress io.Writer) ([]bench
 	defer srv.close()
 	var rows []benchRow
 	for _, w := range cfg.workloads {
-		var direct float64
-		for _, name := range cfg.targets {
-			row := benchRow{Workload: w, Target: name}
-			t, err := srv.open(ctx, name, cfg)
-			if err != nil {
-				row.Note = err.Error()
-				rows = append(rows, row)
-				fmt.Fprintf(progress, "%-10s %-13s %s\n", w, name, row.Note)
-				continue
-			}
-			if err := benchSetup(ctx, t, w); err != nil {
-				row.Note = "setup: " + err.Error()
-			} else {
-				benchRun(ctx, t, w, cfg, &row, progress)
-			}
-			t.close()
-			if name == "direct" {
-				direct = row.TPS
-			}
-			if direct > 0 {
-				row.Ratio = row.TPS / direct
-			}
-			rows = append(rows, row)
-		}
+		rows = append(rows, benchWorkload(ctx, srv, w, cfg, progress)...)
 	}
 	return rows, nil
+}
+
+// benchWorkload measures one workload on every target. With one round,
+// each target is opened, run and closed in turn; with more, every target
+// is opened first and they take turns, each running a round's share of
+// the duration.
+func benchWorkload(ctx context.Context, srv *benchServers, w string, cfg benchConfig, progress io.Writer) []benchRow {
+	rows := make([]benchRow, len(cfg.targets))
+	tallies := make([]benchTally, len(cfg.targets))
+	open := make([]*benchTarget, len(cfg.targets))
+	defer func() {
+		for _, t := range open {
+			if t != nil {
+				t.close()
+			}
+		}
+	}()
+	start := func(i int) {
+		rows[i] = benchRow{Workload: w, Target: cfg.targets[i]}
+		t, err := srv.open(ctx, cfg.targets[i], cfg)
+		if err != nil {
+			rows[i].Note = err.Error()
+			fmt.Fprintf(progress, "%-10s %-13s %s\n", w, cfg.targets[i], rows[i].Note)
+			return
+		}
+		open[i] = t
+		if err := benchSetup(ctx, t, w); err != nil {
+			rows[i].Note = "setup: " + err.Error()
+		}
+	}
+	turn := func(i, round int) {
+		if open[i] != nil && rows[i].Note == "" && tallies[i].failure == nil {
+			benchRun(ctx, open[i], w, cfg.duration/time.Duration(cfg.rounds), cfg.clients, &tallies[i], progress, round, cfg.rounds)
+		}
+	}
+	stop := func(i int) {
+		if t := open[i]; t != nil {
+			tallies[i].fill(&rows[i], t)
+			t.close()
+			open[i] = nil
+		}
+	}
+	if cfg.rounds == 1 {
+		for i := range cfg.targets {
+			start(i)
+			turn(i, 0)
+			stop(i)
+		}
+	} else {
+		for i := range cfg.targets {
+			start(i)
+		}
+		for round := range cfg.rounds {
+			for i := range cfg.targets {
+				turn(i, round)
+			}
+		}
+		for i := range cfg.targets {
+			stop(i)
+		}
+	}
+	if d := slices.Index(cfg.targets, "direct"); d >= 0 && rows[d].TPS > 0 {
+		for i := range rows {
+			rows[i].Ratio = rows[i].TPS / rows[d].TPS
+		}
+	}
+	return rows
 }
 
 // benchServers makes and drops the benchmark's databases.
@@ -388,19 +438,49 @@ func benchRows(workload string) int {
 	return 1000
 }
 
-// benchRun runs the workload's clients against t for the duration and
-// fills row.
-func benchRun(ctx context.Context, t *benchTarget, workload string, cfg benchConfig, row *benchRow, progress io.Writer) {
-	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
+// benchTally adds up a target's turns at a workload.
+type benchTally struct {
+	ops, attempts, retried int64
+	elapsed                time.Duration
+	lat                    []time.Duration
+	hid                    atomic.Int64 // TPC-B's history ids, unique across turns
+	failure                error
+}
+
+// fill sets row from the turns added up.
+func (y *benchTally) fill(row *benchRow, t *benchTarget) {
+	row.Ops = y.ops
+	if y.elapsed > 0 {
+		row.TPS = float64(y.ops) / y.elapsed.Seconds()
+	}
+	if y.attempts > 0 {
+		row.ConflictRate = float64(y.retried) / float64(y.attempts)
+	}
+	slices.Sort(y.lat)
+	row.P50ms, row.P99ms = quantileMs(y.lat, 0.50), quantileMs(y.lat, 0.99)
+	row.ReadWaitMs = readWaitMs(t.metrics)
+	if y.failure != nil {
+		row.Note = calibrated.Redact(y.failure.Error())
+	}
+}
+
+// benchRun runs the workload's clients against t for d, turn round of
+// rounds, and adds what they did to y.
+func benchRun(ctx context.Context, t *benchTarget, workload string, d time.Duration, clients int, y *benchTally, progress io.Writer, round, rounds int) {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
 		ops, attempts, retried atomic.Int64
-		hid                    atomic.Int64
+		hid                    = &y.hid
 		mu                     sync.Mutex
 		lat                    []time.Duration
 		failure                error
 		wg                     sync.WaitGroup
 	)
+	turn := ""
+	if rounds > 1 {
+		turn = fmt.Sprintf(" (round %d/%d)", round+1, rounds)
+	}
 	start := time.Now()
 	done := make(chan struct{})
 	go func() { // the progress line
@@ -409,15 +489,15 @@ func benchRun(ctx context.Context, t *benchTarget, workload string, cfg benchCon
 		for {
 			select {
 			case <-done:
-				fmt.Fprintf(progress, "\r%-10s %-13s done        \n", workload, t.name)
+				fmt.Fprintf(progress, "\r%-10s %-13s done%s        \n", workload, t.name, turn)
 				return
 			case <-tick.C:
 				el := time.Since(start)
-				fmt.Fprintf(progress, "\r%-10s %-13s %4.0fs/%.0fs %8.0f ops/s", workload, t.name, el.Seconds(), cfg.duration.Seconds(), float64(ops.Load())/el.Seconds())
+				fmt.Fprintf(progress, "\r%-10s %-13s %4.0fs/%.0fs %8.0f ops/s%s", workload, t.name, el.Seconds(), d.Seconds(), float64(ops.Load())/el.Seconds(), turn)
 			}
 		}
 	}()
-	for c := 0; c < cfg.clients; c++ {
+	for c := 0; c < clients; c++ {
 		wg.Add(1)
 		go func(seed uint64) {
 			defer wg.Done()
@@ -426,7 +506,7 @@ func benchRun(ctx context.Context, t *benchTarget, workload string, cfg benchCon
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				attempts.Add(1)
-				err := benchOp(ctx, t, workload, r, &hid)
+				err := benchOp(ctx, t, workload, r, hid)
 				switch {
 				case err == nil:
 					ops.Add(1)
@@ -446,21 +526,17 @@ func benchRun(ctx context.Context, t *benchTarget, workload string, cfg benchCon
 			mu.Lock()
 			lat = append(lat, mine...)
 			mu.Unlock()
-		}(uint64(c) + 1)
+		}(uint64(round*clients+c) + 1)
 	}
 	wg.Wait()
 	close(done)
-	elapsed := time.Since(start)
-	row.Ops = ops.Load()
-	row.TPS = float64(row.Ops) / elapsed.Seconds()
-	if n := attempts.Load(); n > 0 {
-		row.ConflictRate = float64(retried.Load()) / float64(n)
-	}
-	slices.Sort(lat)
-	row.P50ms, row.P99ms = quantileMs(lat, 0.50), quantileMs(lat, 0.99)
-	row.ReadWaitMs = readWaitMs(t.metrics)
-	if failure != nil {
-		row.Note = calibrated.Redact(failure.Error())
+	y.elapsed += time.Since(start)
+	y.ops += ops.Load()
+	y.attempts += attempts.Load()
+	y.retried += retried.Load()
+	y.lat = append(y.lat, lat...)
+	if y.failure == nil {
+		y.failure = failure
 	}
 }
 
@@ -573,7 +649,11 @@ func readWaitMs(reg *prometheus.Registry) float64 {
 }
 
 func printBench(out io.Writer, cfg benchConfig, rows []benchRow) {
-	fmt.Fprintf(out, "%d clients, %s a row; ratio = tps / direct's tps in this run\n\n", cfg.clients, cfg.duration)
+	turns := ""
+	if cfg.rounds > 1 {
+		turns = fmt.Sprintf(" in %d turns taken in rotation", cfg.rounds)
+	}
+	fmt.Fprintf(out, "%d clients, %s a row%s; ratio = tps / direct's tps in this run\n\n", cfg.clients, cfg.duration, turns)
 	fmt.Fprintf(out, "%-10s %-13s %9s %7s %8s %8s %9s %10s  %s\n", "workload", "target", "tps", "ratio", "p50 ms", "p99 ms", "conflicts", "read wait", "note")
 	for _, r := range rows {
 		if r.Ops == 0 {

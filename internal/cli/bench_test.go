@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,12 +56,53 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchRounds: with -rounds the targets take turns, and each row adds
+// up its turns.
+func TestBenchRounds(t *testing.T) {
+	url := os.Getenv("CALIBRATED_TEST_POSTGRES")
+	if url == "" {
+		if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
+			t.Fatal("CALIBRATED_TEST_POSTGRES not set, and CALIBRATED_TEST_REQUIRE=1")
+		}
+		t.Skip("CALIBRATED_TEST_POSTGRES not set")
+	}
+	code, out, errs := runCLI(t, "bench", "-postgres", url, "-duration", "600ms", "-rounds", "3", "-clients", "2",
+		"-workloads", "tpcb", "-targets", "direct,calibrated-2", "-json")
+	if code != ExitOK {
+		t.Fatalf("bench exited %d\n%s\n%s", code, out, errs)
+	}
+	var rows []benchRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("bench -json: %v\n%s", err, out)
+	}
+	if len(rows) != 2 || rows[0].Target != "direct" || rows[1].Target != "calibrated-2" {
+		t.Fatalf("rows %+v; want direct, calibrated-2", rows)
+	}
+	for _, r := range rows {
+		if r.Ops == 0 || r.Note != "" || r.Ratio <= 0 {
+			t.Errorf("row did not measure: %+v", r)
+		}
+	}
+	// The turns alternate: direct's last round ends before calibrated's.
+	var order []string
+	for _, line := range strings.Split(strings.ReplaceAll(errs, "\r", "\n"), "\n") {
+		if strings.Contains(line, "done (round") {
+			order = append(order, strings.Join(strings.Fields(line)[1:2], "")+" "+line[strings.Index(line, "round"):strings.Index(line, ")")])
+		}
+	}
+	want := []string{"direct round 1/3", "calibrated-2 round 1/3", "direct round 2/3", "calibrated-2 round 2/3", "direct round 3/3", "calibrated-2 round 3/3"}
+	if !slices.Equal(order, want) {
+		t.Errorf("turns %q; want %q", order, want)
+	}
+}
+
 func TestBenchFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench"},
 		{"bench", "-postgres", "postgres://x/y", "-workloads", "nope"},
 		{"bench", "-postgres", "postgres://x/y", "-targets", "calibrated-9"},
 		{"bench", "-postgres", "postgres://x/y", "-clients", "0"},
+		{"bench", "-postgres", "postgres://x/y", "-rounds", "0"},
 	} {
 		if code, _, errs := runCLI(t, args...); code != ExitUsage || !strings.Contains(errs, "calibrated bench") {
 			t.Errorf("%v: exit %d, %q; want %d and a message", args, code, errs, ExitUsage)
