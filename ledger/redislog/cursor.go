@@ -72,7 +72,7 @@ func (c *cursor) Next(ctx context.Context) (ledger.Seq, *ledger.Event, error) {
 		cancel()
 		switch {
 		case errors.Is(err, redis.Nil):
-			if ctx.Err() == nil { // waited for nothing: is the ledger still there?
+			if ended(ctx) == nil { // waited for nothing: is the ledger still there?
 				if _, err := c.l.tail(ctx, c.next); err != nil {
 					if errors.Is(err, ledger.ErrHistory) {
 						c.err = err

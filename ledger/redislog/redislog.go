@@ -346,7 +346,7 @@ func (l *Log) tail(ctx context.Context, at ledger.Seq) (ledger.Seq, error) {
 	defer cancel()
 	n, err := tailScript.Run(rctx, l.rdb, []string{l.stream, l.meta}, l.ident).Int64()
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := ended(ctx); cerr != nil {
 			// The caller's deadline cut the request (go-redis reports an
 			// i/o timeout then): that is the caller's error, not the ledger's.
 			return 0, cerr
@@ -354,6 +354,19 @@ func (l *Log) tail(ctx context.Context, at ledger.Seq) (ledger.Seq, error) {
 		return 0, l.fail("tail", at, err)
 	}
 	return ledger.Seq(n), nil
+}
+
+// ended returns ctx's error, or DeadlineExceeded once its deadline has
+// passed even if ctx does not say so yet: a socket deadline set from it
+// can expire a moment before the context's own timer marks it done.
+func ended(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // fail turns a Redis error into a ledger error: the scripts' own into
