@@ -152,11 +152,7 @@ func TestExactlyOnce(t *testing.T) {
 		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
 	}
 	waitApplied(t, cl)
-	for i, db := range cl.direct {
-		if n := count(t, db); n != 20 {
-			t.Errorf("backend %c: n = %d, want 20", 'a'+i, n)
-		}
-	}
+	countsAre(t, cl.direct, 20)
 }
 
 // waitStopped waits for the applier of name to stop by itself.
@@ -166,6 +162,16 @@ func waitStopped(t *testing.T, e *engine.Engine, name string) {
 	case <-e.ApplierDone(name):
 	case <-time.After(30 * time.Second):
 		t.Fatal("applier did not stop")
+	}
+}
+
+// countsAre checks that counter's row holds n on every backend.
+func countsAre(t *testing.T, direct []*sql.DB, n int) {
+	t.Helper()
+	for i, db := range direct {
+		if got := count(t, db); got != n {
+			t.Errorf("backend %c: n = %d, want %d", 'a'+i, got, n)
+		}
 	}
 }
 

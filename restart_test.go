@@ -181,11 +181,7 @@ func TestTrimAndRestart(t *testing.T) {
 	cl := openCluster(t, urls, "ledger=file://"+dir)
 	e := cl.engine(t)
 	e.SetTrimEvery(0)
-	mustExec(t, cl.db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
-	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
-	for i := 0; i < 300; i++ {
-		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
-	}
+	countTo(t, cl.db, 300)
 	tr, ok := e.Ledger().(interface{ First() ledger.Seq })
 	if !ok {
 		t.Fatal("the file ledger cannot be trimmed")
@@ -199,11 +195,7 @@ func TestTrimAndRestart(t *testing.T) {
 		mustExec(t, again.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
 	}
 	waitApplied(t, again)
-	for i, db := range again.direct {
-		if n := count(t, db); n != 310 {
-			t.Errorf("backend %c: n = %d, want 310", 'a'+i, n)
-		}
-	}
+	countsAre(t, again.direct, 310)
 	if _, err := History(context.Background(), again.c, "counter/1"); err != nil {
 		t.Fatalf("history of a trimmed ledger: %v", err)
 	}
@@ -218,11 +210,7 @@ func TestLocalLedgerTrimmed(t *testing.T) {
 	cl := openCluster(t, dbtest.Postgres(t, 2), "ack=anchor")
 	e := cl.engine(t)
 	e.SetTrimEvery(0)
-	mustExec(t, cl.db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
-	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
-	for i := 0; i < 300; i++ {
-		mustExec(t, cl.db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
-	}
+	countTo(t, cl.db, 300)
 	waitApplied(t, cl)
 	tail, err := e.Ledger().Tail(context.Background())
 	if err != nil {
@@ -239,9 +227,16 @@ func TestLocalLedgerTrimmed(t *testing.T) {
 	waitFor(t, func() bool { return tr.First() > tail }, "the in-process ledger to be trimmed while b lags")
 	e.StartApplier("b")
 	waitApplied(t, cl)
-	for i, db := range cl.direct {
-		if n := count(t, db); n != 310 {
-			t.Errorf("backend %c: n = %d, want 310", 'a'+i, n)
-		}
+	countsAre(t, cl.direct, 310)
+}
+
+// countTo creates table counter with one row and counts it up to n, one
+// autocommit UPDATE at a time: a ledger of n entries on one row.
+func countTo(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
+	mustExec(t, db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
+	mustExec(t, db, `INSERT INTO counter VALUES (1, 0)`)
+	for range n {
+		mustExec(t, db, `UPDATE counter SET n = n + 1 WHERE id = 1`)
 	}
 }

@@ -2,34 +2,21 @@ package cli
 
 import (
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
 )
 
 // TestBench runs a short bench against real PostgreSQL and checks that
 // every row measured something, that ratios are against direct's row of
 // the same workload, and that pgpool without its binary says so.
 func TestBench(t *testing.T) {
-	url := os.Getenv("CALIBRATED_TEST_POSTGRES")
-	if url == "" {
-		if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
-			t.Fatal("CALIBRATED_TEST_POSTGRES not set, and CALIBRATED_TEST_REQUIRE=1")
-		}
-		t.Skip("CALIBRATED_TEST_POSTGRES not set")
-	}
-	code, out, errs := runCLI(t, "bench", "-postgres", url, "-duration", "400ms", "-clients", "2",
-		"-workloads", "point,tpcb,hot-10", "-targets", "direct,calibrated-2,dual-2,pgpool-2", "-json")
-	if code != ExitOK {
-		t.Fatalf("bench exited %d\n%s\n%s", code, out, errs)
-	}
-	var rows []benchRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("bench -json: %v\n%s", err, out)
-	}
+	rows, errs := benchJSON(t, "-duration", "400ms", "-clients", "2",
+		"-workloads", "point,tpcb,hot-10", "-targets", "direct,calibrated-2,dual-2,pgpool-2")
 	if len(rows) != 12 {
-		t.Fatalf("%d rows, want 12:\n%s", len(rows), out)
+		t.Fatalf("%d rows, want 12:\n%+v", len(rows), rows)
 	}
 	direct := map[string]float64{}
 	for _, r := range rows {
@@ -59,22 +46,8 @@ func TestBench(t *testing.T) {
 // TestBenchRounds: with -rounds the targets take turns, and each row adds
 // up its turns.
 func TestBenchRounds(t *testing.T) {
-	url := os.Getenv("CALIBRATED_TEST_POSTGRES")
-	if url == "" {
-		if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
-			t.Fatal("CALIBRATED_TEST_POSTGRES not set, and CALIBRATED_TEST_REQUIRE=1")
-		}
-		t.Skip("CALIBRATED_TEST_POSTGRES not set")
-	}
-	code, out, errs := runCLI(t, "bench", "-postgres", url, "-duration", "600ms", "-rounds", "3", "-clients", "2",
-		"-workloads", "tpcb", "-targets", "direct,calibrated-2", "-json")
-	if code != ExitOK {
-		t.Fatalf("bench exited %d\n%s\n%s", code, out, errs)
-	}
-	var rows []benchRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("bench -json: %v\n%s", err, out)
-	}
+	rows, errs := benchJSON(t, "-duration", "600ms", "-rounds", "3", "-clients", "2",
+		"-workloads", "tpcb", "-targets", "direct,calibrated-2")
 	if len(rows) != 2 || rows[0].Target != "direct" || rows[1].Target != "calibrated-2" {
 		t.Fatalf("rows %+v; want direct, calibrated-2", rows)
 	}
@@ -94,6 +67,22 @@ func TestBenchRounds(t *testing.T) {
 	if !slices.Equal(order, want) {
 		t.Errorf("turns %q; want %q", order, want)
 	}
+}
+
+// benchJSON runs bench -json with args on the test server and returns
+// its rows and what it printed on stderr.
+func benchJSON(t *testing.T, args ...string) ([]benchRow, string) {
+	t.Helper()
+	args = append([]string{"bench", "-postgres", dbtest.PostgresServer(t), "-json"}, args...)
+	code, out, errs := runCLI(t, args...)
+	if code != ExitOK {
+		t.Fatalf("bench exited %d\n%s\n%s", code, out, errs)
+	}
+	var rows []benchRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("bench -json: %v\n%s", err, out)
+	}
+	return rows, errs
 }
 
 func TestBenchFlags(t *testing.T) {

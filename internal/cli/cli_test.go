@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calibrated/calibrated/internal/dbtest"
 )
 
 // TestDemo runs the README's first command in a short mode, on the
@@ -27,13 +29,7 @@ func TestDemo(t *testing.T) {
 
 // TestDemoPostgres runs the demo on PostgreSQL.
 func TestDemoPostgres(t *testing.T) {
-	url := os.Getenv("CALIBRATED_TEST_POSTGRES")
-	if url == "" {
-		if os.Getenv("CALIBRATED_TEST_REQUIRE") == "1" {
-			t.Fatal("CALIBRATED_TEST_POSTGRES not set, and CALIBRATED_TEST_REQUIRE=1")
-		}
-		t.Skip("CALIBRATED_TEST_POSTGRES not set")
-	}
+	url := dbtest.PostgresServer(t)
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), []string{"demo", "-postgres", url, "-duration", "3s", "-cut", "1s", "-clients", "4"}, &out, &errb)
 	if code != ExitOK || !strings.Contains(out.String(), "PASSED") {

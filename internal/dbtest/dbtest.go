@@ -204,6 +204,18 @@ func NATS(t testing.TB) string {
 	return strings.TrimSuffix(u, "/")
 }
 
+// PostgresServer returns the maintenance URL of the PostgreSQL server
+// named by CALIBRATED_TEST_POSTGRES, for a test that makes its databases
+// itself (the bench and the demo do).
+func PostgresServer(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("CALIBRATED_TEST_POSTGRES")
+	if u == "" {
+		skip(t, "CALIBRATED_TEST_POSTGRES")
+	}
+	return u
+}
+
 // Redis returns the URL of the Redis server named by CALIBRATED_TEST_REDIS
 // (redis://host:6379). Tests use their own keys on it, under unique names,
 // and delete them when they end.
