@@ -275,16 +275,24 @@ func BenchmarkTPCB(b *testing.B) {
 // in alternating phases of equal work; reports reads/s of each and the
 // ratio (issue target ≥ 0.9).
 func BenchmarkPointReadConcurrent(b *testing.B) {
-	cl := openCluster(b, dbtest.Postgres(b, 3))
+	pointReadConcurrent(b, 2000, func(urls []string) []string { return urls })
+}
+
+// pointReadConcurrent runs 8 clients' point reads, perClient each a phase,
+// over 3 backends reached through via, against the first of them
+// directly, also through via.
+func pointReadConcurrent(b *testing.B, perClient int, via func([]string) []string) {
+	urls := via(dbtest.Postgres(b, 3))
+	cl := openCluster(b, urls)
 	seedKV(b, cl.db, 1000)
 	waitAppliedB(b, cl)
 	read := func(db *sql.DB) func(c, i int) error {
 		return func(c, i int) error {
 			var v int
-			return db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*2000+i)%1000+1).Scan(&v)
+			return db.QueryRow(`SELECT v FROM kv WHERE id = $1`, (c*perClient+i)%1000+1).Scan(&v)
 		}
 	}
-	pairedConcurrent(b, 8, 2000, "direct-reads/s", "calibrated-reads/s", read(cl.direct[0]), read(cl.db), cl.direct[0], cl.db)
+	pairedConcurrent(b, 8, perClient, "direct-reads/s", "calibrated-reads/s", read(cl.direct[0]), read(cl.db), cl.direct[0], cl.db)
 }
 
 // pairedConcurrent runs base and cal from clients goroutines, perClient
