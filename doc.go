@@ -35,9 +35,8 @@
 //	ack=all|anchor            a write returns once every backend (default) or the
 //	                          anchor has applied it
 //	consistency=strong|local|none
-//	read=nearest|anchor|NAME  where reads run: the connection's own backend, or the
-//	                          least busy one, with nothing pending on their rows
-//	                          (default), the anchor, or one backend
+//	read=nearest|anchor|NAME  where reads run: the least busy backend with nothing
+//	                          pending on their rows (default), the anchor, or one backend
 //	shared=*|t1,t2  private=t3,t4
 //	                          private tables are served by the anchor alone
 //	unparsed=reject|barrier   what to do with a write the parser cannot read

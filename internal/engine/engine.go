@@ -27,7 +27,6 @@ type Engine struct {
 	backends []*backend.Backend
 	byName   map[string]*backend.Backend
 	inflight map[string]*counter
-	homed    map[string]*counter // sessions that read from each backend (read.go)
 	ledger   ledger.Log
 	cal      *ledger.Calibrator
 	an       *router.Analyzer
@@ -69,7 +68,7 @@ type applierRun struct {
 func Start(ctx context.Context, cfg *Config) (_ *Engine, err error) {
 	e := &Engine{
 		cfg: cfg, log: cfg.Logger, metrics: cfg.Metrics, byName: map[string]*backend.Backend{},
-		inflight: map[string]*counter{}, homed: map[string]*counter{}, appliers: map[string]*applierRun{},
+		inflight: map[string]*counter{}, appliers: map[string]*applierRun{},
 		health: health{failing: map[string]time.Time{}},
 	}
 	e.trimEvery.Store(int64(10 * time.Second))
@@ -100,7 +99,6 @@ func Start(ctx context.Context, cfg *Config) (_ *Engine, err error) {
 		e.backends = append(e.backends, b)
 		e.byName[bc.Name] = b
 		e.inflight[bc.Name] = new(counter)
-		e.homed[bc.Name] = new(counter)
 		names[i] = bc.Name
 	}
 	for _, b := range e.backends {

@@ -74,7 +74,7 @@ func (c *Session) liteFKQuery(ctx context.Context, query string) (_ *Rows, ok bo
 	if err != nil {
 		return nil, true, err
 	}
-	r, err := c.e.read(ctx, c.home(ctx), a, text, nil)
+	r, err := c.e.read(ctx, a, text, nil)
 	return r, true, err
 }
 

@@ -27,11 +27,9 @@ func ReadFrom(ctx context.Context, backend string) context.Context {
 
 // readBackend chooses where a read of keys runs and waits until that
 // backend has no pending write on them (P3). keys nil means "nothing
-// pending at all", for reads that could not be analysed. Under
-// read=nearest, home (the reading session's own backend, or "") is
-// chosen when it serves and has nothing pending on keys; backends in
-// avoid (those that just failed) are not chosen.
-func (e *Engine) readBackend(ctx context.Context, home string, keys []ledger.Key, avoid ...string) (*backend.Backend, error) {
+// pending at all", for reads that could not be analysed. Backends in
+// avoid (those that just failed) are not chosen under read=nearest.
+func (e *Engine) readBackend(ctx context.Context, keys []ledger.Key, avoid ...string) (*backend.Backend, error) {
 	if e.cfg.Consistency == ConsistencyStrong && e.sharedLedger {
 		// The read index: everything appended before the read began,
 		// by any process, must be known here first.
@@ -45,9 +43,9 @@ func (e *Engine) readBackend(ctx context.Context, home string, keys []ledger.Key
 	}
 	switch read {
 	case ReadNearest:
-		cands := e.candidates(home)
+		cands := e.candidates()
 		if len(avoid) > 0 && len(avoid) < len(cands) {
-			cands = slices.DeleteFunc(cands, func(b string) bool { return slices.Contains(avoid, b) })
+			cands = slices.DeleteFunc(slices.Clone(cands), func(b string) bool { return slices.Contains(avoid, b) })
 		}
 		if e.cfg.Consistency == ConsistencyNone {
 			for _, b := range cands {
@@ -104,72 +102,23 @@ func (e *Engine) pick(name string) *backend.Backend {
 
 func (e *Engine) done(b *backend.Backend) { e.inflight[b.Name].Add(-1) }
 
-// candidates lists the backends for a read=nearest read: home first (if
-// not ""), then the others least busy first, DSN order breaking ties.
-// The caller may change the list.
-func (e *Engine) candidates(home string) []string {
-	names := slices.Clone(e.cal.Backends())
+// candidates lists the backends, least busy first, DSN order breaking ties.
+func (e *Engine) candidates() []string {
+	names := e.cal.Backends()
 	if len(names) == 1 {
 		return names
 	}
+	names = slices.Clone(names)
 	slices.SortStableFunc(names, func(a, b string) int {
-		switch home {
-		case a:
-			return -1
-		case b:
-			return 1
-		}
 		return int(e.inflight[a].Load() - e.inflight[b].Load())
 	})
 	return names
 }
 
-// home returns the backend c reads from under read=nearest whenever that
-// backend serves and has nothing pending on the rows read, so that each
-// session keeps to one backend: its connections there stay warm, and the
-// backends together hold about as many connections as the application
-// has sessions instead of that many each. A session is given its home at
-// its first read, the serving backend fewest sessions call home (DSN
-// order breaking ties), and a new one when its home stops serving. It
-// returns "" under any other read setting.
-func (c *Session) home(ctx context.Context) string {
-	e := c.e
-	read := e.cfg.Read
-	if name, ok := ctx.Value(readFromKey{}).(string); ok {
-		read = name
-	}
-	if read != ReadNearest {
-		return ""
-	}
-	if c.homeName != "" && e.cal.State(c.homeName).Serves() {
-		return c.homeName
-	}
-	c.leaveHome()
-	var best string
-	for _, b := range e.cal.Backends() {
-		if e.cal.State(b).Serves() && (best == "" || e.homed[b].Load() < e.homed[best].Load()) {
-			best = b
-		}
-	}
-	if best != "" {
-		e.homed[best].Add(1)
-		c.homeName = best
-	}
-	return best
-}
-
-// leaveHome gives up c's home, if it has one.
-func (c *Session) leaveHome() {
-	if c.homeName != "" {
-		c.e.homed[c.homeName].Add(-1)
-		c.homeName = ""
-	}
-}
-
 // read runs a read on the chosen backend. A backend that cannot be reached
 // is reported and the read goes elsewhere (read=nearest) or waits for it
 // (read=anchor, read=NAME): time stops for those who wait (P4).
-func (e *Engine) read(ctx context.Context, home string, a *router.Analysis, query string, args []router.Arg) (*Rows, error) {
+func (e *Engine) read(ctx context.Context, a *router.Analysis, query string, args []router.Arg) (*Rows, error) {
 	keys, err := e.readKeys(a, args)
 	if err != nil {
 		return nil, err
@@ -177,7 +126,7 @@ func (e *Engine) read(ctx context.Context, home string, a *router.Analysis, quer
 	var avoid []string
 	replanned := false
 	for {
-		b, err := e.readBackend(ctx, home, keys, avoid...)
+		b, err := e.readBackend(ctx, keys, avoid...)
 		if err != nil {
 			return nil, err
 		}

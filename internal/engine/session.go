@@ -23,7 +23,6 @@ type Session struct {
 	// SQLite: PRAGMA foreign_keys was set on this session (fkSet), to fkOn;
 	// kept across Reset, as a SQLite connection keeps it (foreignkeys_sqlite.go).
 	fkSet, fkOn bool
-	homeName    string // the backend it reads from under read=nearest (read.go)
 }
 
 // NewSession opens a session on e.
@@ -45,7 +44,6 @@ func (c *Session) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.leaveHome()
 	if c.tx != nil {
 		return c.tx.Rollback()
 	}
@@ -99,7 +97,7 @@ func (c *Session) Exec(ctx context.Context, query string, args []router.Arg) (sq
 		if err != nil {
 			return nil, err
 		}
-		b, err := e.readBackend(ctx, c.home(ctx), keys)
+		b, err := e.readBackend(ctx, keys)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +134,7 @@ func (c *Session) Query(ctx context.Context, query string, args []router.Arg) (*
 		if !looksLikeRead(query) {
 			return nil, parseRefusal(err)
 		}
-		return e.read(ctx, c.home(ctx), nil, query, args)
+		return e.read(ctx, nil, query, args)
 	}
 	if private, err := e.private(a); err != nil {
 		return nil, err
@@ -153,7 +151,7 @@ func (c *Session) Query(ctx context.Context, query string, args []router.Arg) (*
 	}
 	switch a.Kind {
 	case router.Read:
-		return e.read(ctx, c.home(ctx), a, query, args)
+		return e.read(ctx, a, query, args)
 	case router.Write, router.DDL:
 		return e.queryWrite(ctx, c, a, args)
 	}
@@ -236,7 +234,7 @@ func (e *Engine) private(a *router.Analysis) (bool, error) {
 // unparsed=barrier, which orders it against everything.
 func (e *Engine) unparsedExec(ctx context.Context, c *Session, query string, args []router.Arg, perr error) (sql.Result, error) {
 	if looksLikeRead(query) {
-		b, err := e.readBackend(ctx, c.home(ctx), nil)
+		b, err := e.readBackend(ctx, nil)
 		if err != nil {
 			return nil, err
 		}
