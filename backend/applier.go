@@ -588,3 +588,50 @@ func (a *Applier) markMySQL(ctx context.Context, tx *sql.Tx, jobs []*ledger.Job)
 	}
 	return fresh, nil
 }
+
+// CompactMarks folds the marks of ledger below position before into one
+// row per ledger, (ledger, -count), in one transaction: the ledger no
+// longer holds those entries, so no applier will ask whether they were
+// applied, and the table would otherwise gain a row for every write for
+// ever. What the marks of a ledger count ([AppliedCount]) is unchanged.
+func CompactMarks(ctx context.Context, db *sql.DB, dialect, ledger string, before int64) (err error) {
+	p1, p2 := Placeholder(dialect, 1), Placeholder(dialect, 2)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+AppliedTable+` WHERE ledger = `+p1+` AND seq > 0 AND seq < `+p2, ledger, before).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return tx.Commit()
+	}
+	var folded int64 // the count an earlier compaction left, as -seq
+	switch err := tx.QueryRowContext(ctx, `SELECT seq FROM `+AppliedTable+` WHERE ledger = `+p1+` AND seq < 0`, ledger).Scan(&folded); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM ` + AppliedTable + ` WHERE ledger = ` + p1 + ` AND seq < ` + p2, []any{ledger, before}},
+		{`INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES (` + p1 + `, ` + p2 + `)`, []any{ledger, folded - n}},
+	} {
+		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// AppliedCount is the SQL expression that counts a ledger's applied
+// entries in AppliedTable, rows folded by [CompactMarks] included.
+const AppliedCount = `sum(CASE WHEN seq < 0 THEN -seq ELSE 1 END)`

@@ -37,7 +37,9 @@ type Engine struct {
 	health   health
 
 	monitorDone chan struct{}
-	trimEvery   atomic.Int64 // how often, in nanoseconds, the monitor may trim the ledger
+	bg          sync.WaitGroup // the monitor's background work (health.go)
+	compacting  atomic.Bool    // marks are being folded (health.go)
+	trimEvery   atomic.Int64   // how often, in nanoseconds, the monitor may trim the ledger
 	lastTrim    time.Time
 	lastLease   time.Time // when the monitor last renewed or claimed applier leases
 
@@ -263,6 +265,7 @@ func (e *Engine) Close() error {
 	if e.monitorDone != nil {
 		<-e.monitorDone
 	}
+	e.bg.Wait()
 	e.mu.Lock()
 	for name, r := range e.appliers {
 		select {

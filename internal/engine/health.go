@@ -65,7 +65,7 @@ func (e *Engine) monitor(ctx context.Context) {
 		for _, b := range e.backends {
 			e.check(ctx, b)
 		}
-		e.trim()
+		e.trim(ctx)
 		if e.sharedLedger {
 			e.keepLeases(ctx, false)
 		}
@@ -120,7 +120,7 @@ type trimmer interface {
 // entries applied everywhere are trimmed by policy), at most every
 // trimEvery. Only there does the empty state the calibrator starts from on
 // a restart equal the state the dropped events built.
-func (e *Engine) trim() {
+func (e *Engine) trim(ctx context.Context) {
 	t, ok := e.ledger.(trimmer)
 	if !ok || time.Since(e.lastTrim) < time.Duration(e.trimEvery.Load()) {
 		return
@@ -132,5 +132,23 @@ func (e *Engine) trim() {
 	}
 	if err := t.Trim(pos + 1); err != nil {
 		e.log.Warn("calibrated: cannot trim the ledger", "err", err)
+		return
 	}
+	// The backends' marks of the trimmed entries are not needed either.
+	// Folding them can take a while on a slow backend: not in the
+	// monitor's own loop, which must go on noticing failures.
+	if !e.compacting.CompareAndSwap(false, true) {
+		return // the last fold is still running; the next trim folds these too
+	}
+	e.bg.Go(func() {
+		defer e.compacting.Store(false)
+		for _, b := range e.backends {
+			if e.cal.State(b.Name) != ledger.Active {
+				continue // a backend being resynced gets its marks from its source
+			}
+			if err := backend.CompactMarks(ctx, b.DB, b.Dialect, e.ledger.ID(), int64(pos+1)); err != nil && ctx.Err() == nil {
+				e.log.Warn("calibrated: cannot fold the applied marks of trimmed entries", "backend", b.Name, "err", err)
+			}
+		}
+	})
 }

@@ -114,7 +114,7 @@ func openLocalLedger(cfg *Config) (ledger.Log, error) {
 func lostHistory(ctx context.Context, backends []*backend.Backend, current string) (map[string]string, error) {
 	counts := map[string]map[string]int64{} // ledger -> backend -> entries
 	for _, b := range backends {
-		rows, err := b.DB.QueryContext(ctx, `SELECT ledger, count(*) FROM `+backend.AppliedTable+` WHERE ledger <> `+backend.Placeholder(b.Dialect, 1)+` GROUP BY ledger`, current)
+		rows, err := b.DB.QueryContext(ctx, `SELECT ledger, `+backend.AppliedCount+` FROM `+backend.AppliedTable+` WHERE ledger <> `+backend.Placeholder(b.Dialect, 1)+` GROUP BY ledger`, current)
 		if err != nil {
 			return nil, &BackendError{Backend: b.Name, Op: "read applied positions", Err: err}
 		}
