@@ -41,3 +41,8 @@ func BenchmarkUpdateConcurrentNetwork(b *testing.B) {
 func BenchmarkPointReadConcurrentNetwork(b *testing.B) {
 	pointReadConcurrent(b, 300, func(urls []string) []string { return throughProxies(b, urls, 1) })
 }
+
+// BenchmarkTPCBNetwork: BenchmarkTPCB with every database 1 ms away.
+func BenchmarkTPCBNetwork(b *testing.B) {
+	tpcb(b, 30, func(urls []string) []string { return throughProxies(b, urls, 1) })
+}

@@ -195,7 +195,13 @@ func BenchmarkLedgerThroughput(b *testing.B) {
 // alternating phases of equal work; reports transactions/s of each and the
 // ratio (DESIGN §11 target ≥ 0.6).
 func BenchmarkTPCB(b *testing.B) {
-	const clients, perClient, accounts = 8, 150, 1000
+	tpcb(b, 150, func(urls []string) []string { return urls })
+}
+
+// tpcb runs BenchmarkTPCB's phases, perClient transactions a client,
+// with every database reached through via.
+func tpcb(b *testing.B, perClient int, via func([]string) []string) {
+	const clients, accounts = 8, 1000
 	setup := func(db *sql.DB) {
 		for _, q := range []string{
 			`CREATE TABLE branches (bid int PRIMARY KEY, bbalance int NOT NULL)`,
@@ -209,8 +215,8 @@ func BenchmarkTPCB(b *testing.B) {
 			mustExec(b, db, q)
 		}
 	}
-	direct := dbtest.Open(b, dbtest.Postgres(b, 1))[0]
-	cal := openCluster(b, dbtest.Postgres(b, 2))
+	direct := dbtest.Open(b, via(dbtest.Postgres(b, 1)))[0]
+	cal := openCluster(b, via(dbtest.Postgres(b, 2)))
 	setup(direct)
 	setup(cal.db)
 	var hid atomic.Int64
