@@ -250,3 +250,49 @@ func TestTxLease(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchorCommitMarked: on PostgreSQL a transaction's applied mark and
+// its COMMIT go to the anchor together; the mark is there for every
+// commit, the anchor's applier applies none of them again, and no anchor
+// connection is left inside a transaction.
+func TestAnchorCommitMarked(t *testing.T) {
+	cl := openCluster(t, dbtest.Postgres(t, 2))
+	mustExec(t, cl.db, `CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)`)
+	mustExec(t, cl.db, `INSERT INTO counter VALUES (1, 0)`)
+	waitApplied(t, cl)
+	var before int
+	if err := cl.direct[0].QueryRow(`SELECT count(*) FROM calibrated_applied`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	const txs = 20
+	for range txs {
+		tx, err := cl.db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`UPDATE counter SET n = n + 1 WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitApplied(t, cl)
+	countsAre(t, cl.direct, txs)
+	for i, db := range cl.direct {
+		var marks int
+		if err := db.QueryRow(`SELECT count(*) FROM calibrated_applied`).Scan(&marks); err != nil {
+			t.Fatal(err)
+		}
+		if marks != before+txs {
+			t.Errorf("backend %c: %d marks after %d commits; want %d", 'a'+i, marks, txs, before+txs)
+		}
+	}
+	var open int
+	if err := cl.direct[0].QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`).Scan(&open); err != nil {
+		t.Fatal(err)
+	}
+	if open != 0 {
+		t.Errorf("%d anchor connections idle in a transaction after every commit ended", open)
+	}
+}
