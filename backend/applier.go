@@ -623,7 +623,7 @@ func CompactMarks(ctx context.Context, db *sql.DB, dialect, ledger string, befor
 		args []any
 	}{
 		{`DELETE FROM ` + AppliedTable + ` WHERE ledger = ` + p1 + ` AND seq < ` + p2, []any{ledger, before}},
-		{`INSERT INTO ` + AppliedTable + ` (ledger, seq) VALUES (` + p1 + `, ` + p2 + `)`, []any{ledger, folded - n}},
+		{MarkSQL(dialect), []any{ledger, folded - n}},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			return err
