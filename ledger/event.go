@@ -113,6 +113,10 @@ var ErrClosed = errors.New("ledger: closed")
 // [*HistoryError]; retrying does not help).
 var ErrUnavailable = errors.New("calibrated: ledger unavailable")
 
+// ErrTrimmed is wrapped by the error of a read from a position a log
+// has dropped (a trimmed file or in-process ledger).
+var ErrTrimmed = errors.New("calibrated: ledger position trimmed")
+
 // ErrHistory is wrapped by a [*HistoryError].
 var ErrHistory = errors.New("calibrated: ledger history broken")
 

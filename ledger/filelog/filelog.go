@@ -40,8 +40,8 @@ const maxRecord = 256 << 20
 
 var (
 	// ErrTrimmed is wrapped by the error of a read from a position that
-	// [Log.Trim] has dropped.
-	ErrTrimmed = errors.New("calibrated: ledger position trimmed")
+	// [Log.Trim] has dropped: [ledger.ErrTrimmed].
+	ErrTrimmed = ledger.ErrTrimmed
 	// ErrLocked is wrapped by the error of [Open] when another process, or
 	// another Log in this one, has the directory open.
 	ErrLocked = errors.New("calibrated: ledger directory in use")

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -73,7 +72,7 @@ func (l *Log) First() ledger.Seq {
 }
 
 // Trim drops the events before position before. Reading from a dropped
-// position fails with [ErrTrimmed]. The calibrated engine trims at a
+// position fails with [ledger.ErrTrimmed]. The calibrated engine trims at a
 // point where the calibrator's state is the empty log's (see
 // [ledger.Calibrator.Quiescent]), so that a long-running process does not
 // keep every write it ever made.
@@ -96,12 +95,8 @@ func (l *Log) Trim(before ledger.Seq) error {
 	return nil
 }
 
-// ErrTrimmed is wrapped by the error of a read from a position dropped by
-// [Log.Trim].
-var ErrTrimmed = errors.New("calibrated: ledger position trimmed")
-
 func (l *Log) trimmed(seq ledger.Seq) error {
-	return fmt.Errorf("calibrated: in-process ledger position %d is no longer held; the first is %d: %w", seq, l.first, ErrTrimmed)
+	return fmt.Errorf("calibrated: in-process ledger position %d is no longer held; the first is %d: %w", seq, l.first, ledger.ErrTrimmed)
 }
 
 // Event implements [ledger.InPlace].
@@ -125,7 +120,7 @@ func (l *Log) Tail(ctx context.Context) (ledger.Seq, error) {
 }
 
 // Read implements [ledger.Log]. from 0 reads from the start, as 1 does;
-// reading from before [Log.First] fails with [ErrTrimmed].
+// reading from before [Log.First] fails with [ledger.ErrTrimmed].
 func (l *Log) Read(ctx context.Context, from ledger.Seq) (ledger.Cursor, error) {
 	from = max(from, 1)
 	l.mu.Lock()

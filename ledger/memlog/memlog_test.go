@@ -45,10 +45,10 @@ func TestTrim(t *testing.T) {
 	if ev, ok := l.Event(6); !ok || ev.Tx != "6" {
 		t.Fatalf("Event(6) = %v, %v", ev, ok)
 	}
-	if _, err := l.Read(ctx, 3); !errors.Is(err, memlog.ErrTrimmed) {
+	if _, err := l.Read(ctx, 3); !errors.Is(err, ledger.ErrTrimmed) {
 		t.Fatalf("Read from a trimmed position: %v; want ErrTrimmed", err)
 	}
-	if _, _, err := follower.Next(ctx); !errors.Is(err, memlog.ErrTrimmed) {
+	if _, _, err := follower.Next(ctx); !errors.Is(err, ledger.ErrTrimmed) {
 		t.Fatalf("a cursor behind the trim: %v; want ErrTrimmed", err)
 	}
 	seq, err := l.Append(ctx, &ledger.Event{Type: ledger.Tick, Tx: "11"})
@@ -56,7 +56,7 @@ func TestTrim(t *testing.T) {
 		t.Fatalf("Append after a trim: %d, %v; want 11", seq, err)
 	}
 	cur, err := l.Read(ctx, 0)
-	if !errors.Is(err, memlog.ErrTrimmed) {
+	if !errors.Is(err, ledger.ErrTrimmed) {
 		t.Fatalf("Read(0) after a trim: %v; want ErrTrimmed", err)
 	}
 	if cur, err = l.Read(ctx, 6); err != nil {
